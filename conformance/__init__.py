@@ -1,0 +1,1 @@
+"""The BMDX conformance suite: a black-box certifier of BMDX implementations."""

@@ -1,0 +1,3 @@
+from bmdx.reference.cli import main
+
+main()

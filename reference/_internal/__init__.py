@@ -1,0 +1,1 @@
+"""Implementation of the reference node; nothing here is public API."""
