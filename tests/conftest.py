@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,7 @@ class NetworkAccessError(AssertionError):
 
 
 @pytest.fixture
-def network_blocked(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+def network_blocked(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Refuse every outgoing connection and name resolution; yield the attempts."""
     attempts: list[Any] = []
 
@@ -24,4 +23,4 @@ def network_blocked(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
-    yield attempts
+    return attempts

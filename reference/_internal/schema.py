@@ -181,4 +181,3 @@ def schema_set(root: Path | None = None) -> SchemaSet:
 def validate_document(document: Any, *, root: Path | None = None) -> str:
     """Validate a parsed JSON document; return its object type."""
     return schema_set(root).validate(document)
-

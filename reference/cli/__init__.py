@@ -16,8 +16,16 @@ __all__ = ["main"]
 # name -> (module, attribute, one-line help).  Add a tool by adding a line here.
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "spec": ("bmdx.reference.cli._spec", "spec", "Lint, build, rehash and diff the spec data."),
-    "validate": ("bmdx.reference.cli._validate", "validate", "Validate BMDX documents (JSON or XML)."),
-    "convert": ("bmdx.reference.cli._convert", "convert", "Convert a BMDX document between JSON and XML."),
+    "validate": (
+        "bmdx.reference.cli._validate",
+        "validate",
+        "Validate BMDX documents (JSON or XML).",
+    ),
+    "convert": (
+        "bmdx.reference.cli._convert",
+        "convert",
+        "Convert a BMDX document between JSON and XML.",
+    ),
 }
 
 

@@ -13,11 +13,13 @@ CASES = [
     pytest.param(b"{'a': 1}", "syntax", "BMDX-FMT-001", id="single-quotes"),
     pytest.param(b"", "syntax", "BMDX-FMT-001", id="empty"),
     pytest.param(b'\xef\xbb\xbf{"a": 1}', "bom", "BMDX-FMT-002", id="utf8-bom"),
-    pytest.param(b'\xff\xfe{\x00}\x00', "bom", "BMDX-FMT-002", id="utf16-bom"),
+    pytest.param(b"\xff\xfe{\x00}\x00", "bom", "BMDX-FMT-002", id="utf16-bom"),
     pytest.param(b'{"a": "\xc3\x28"}', "encoding", "BMDX-FMT-002", id="invalid-utf8"),
     pytest.param(b'{"a": "\xed\xa0\x80"}', "encoding", "BMDX-FMT-002", id="raw-surrogate"),
     pytest.param(b'{"a": 1, "a": 2}', "duplicate-key", "BMDX-FMT-003", id="duplicate"),
-    pytest.param(b'{"x": {"a": 1, "b": 2, "a": 1}}', "duplicate-key", "BMDX-FMT-003", id="nested-dup"),
+    pytest.param(
+        b'{"x": {"a": 1, "b": 2, "a": 1}}', "duplicate-key", "BMDX-FMT-003", id="nested-dup"
+    ),
     pytest.param(b'{"a": "\\ud800"}', "lone-surrogate", "BMDX-FMT-004", id="lone-high"),
     pytest.param(b'{"a": "\\udc00x"}', "lone-surrogate", "BMDX-FMT-004", id="lone-low"),
     pytest.param(b'{"\\ud800": 1}', "lone-surrogate", "BMDX-FMT-004", id="lone-in-key"),
