@@ -16,22 +16,38 @@ turn these into exit codes or responses.
     ├── DocumentError              well-formed, but not a valid BMDX document
     │   └── SchemaValidationError  one or more schema violations (``violations``)
     ├── ConversionError            JSON <-> XML mapping failed
+    ├── CryptoError                keys, signatures and encryption under the security profile
+    │   ├── KeyImportError         a key that is malformed or outside the profile
+    │   ├── KeyHistoryError        an invalid key rotation or revocation
+    │   ├── SignatureError         any failed signature verification (uniform)
+    │   ├── DecryptionError        any failed JWE decryption (uniform)
+    │   └── RequestAuthError       an HTTP request whose RFC 9421 signature is refused
+    ├── StorageError               the ledger database refused a write, is unreachable or corrupt
     ├── SpecError                  the spec data itself is broken (a committee error)
     └── UsageError                 a tool was called wrongly
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 __all__ = [
     "BmdxError",
     "ConversionError",
+    "CryptoError",
+    "DecryptionError",
     "DocumentError",
     "IJsonError",
     "InputError",
+    "KeyHistoryError",
+    "KeyImportError",
+    "RequestAuthError",
     "SchemaValidationError",
+    "SignatureError",
     "SpecError",
+    "StorageError",
     "UsageError",
     "Violation",
     "XmlSecurityError",
@@ -76,6 +92,7 @@ class BmdxError(Exception):
     def problem(self) -> dict[str, object]:
         """This error as an RFC 9457 problem details object."""
         body: dict[str, object] = {
+            "objectType": "ErrorResponse",
             "type": DOCS_REQUIREMENT_URL.format(id=self.requirement),
             "title": type(self).__name__,
             "status": self.status,
@@ -176,6 +193,155 @@ class ConversionError(BmdxError):
     status = 422
     default_reason = "conversion"
     default_requirement = "BMDX-FMT-020"
+
+
+class CryptoError(BmdxError):
+    """Keys, signatures and encryption that the security profile does not accept."""
+
+    status = 422
+    default_reason = "crypto"
+    default_requirement = "BMDX-SEC-001"
+
+
+class KeyImportError(CryptoError):
+    """A key (JWK, PEM, DER or raw point) that is malformed or outside the profile.
+
+    Reasons include ``kty-not-allowed``, ``curve-not-allowed``, ``alg-mismatch``,
+    ``use-mismatch``, ``private-member``, ``invalid-point``, ``bad-base64url``,
+    ``kid-not-thumbprint``, ``duplicate-kid``, ``passphrase``.
+    """
+
+    default_reason = "key-invalid"
+    default_requirement = "BMDX-SEC-030"
+
+
+class KeyHistoryError(CryptoError):
+    """A key rotation or revocation that does not follow the key lifecycle rules."""
+
+    default_reason = "key-history"
+    default_requirement = "BMDX-SEC-040"
+
+
+class SignatureError(CryptoError):
+    """A signature did not verify.  Every failure looks the same from outside.
+
+    The message, ``requirement`` (the general verification rule) and :meth:`problem`
+    are identical whatever check failed, so that a verifier is no oracle for forging
+    signatures or probing its key store.  ``reason`` and ``violated`` (the precise
+    requirement id) name the check that failed; they are for local diagnostics and
+    tests only: an entry point that faces an attacker (the HTTP API) must send the
+    uniform :meth:`problem` and must not expose them.
+    """
+
+    default_reason = "signature-invalid"
+    default_requirement = "BMDX-SEC-010"
+    MESSAGE = "signature verification failed"
+
+    def __init__(self, *, reason: str, violated: str, remedy: str | None = None) -> None:
+        super().__init__(self.MESSAGE, reason=reason, remedy=remedy)
+        self.violated = violated
+
+    def __str__(self) -> str:
+        return f"{self.requirement}: {self.MESSAGE}"
+
+    def problem(self) -> dict[str, object]:
+        return {
+            "type": DOCS_REQUIREMENT_URL.format(id=self.requirement),
+            "title": type(self).__name__,
+            "status": self.status,
+            "detail": self.MESSAGE,
+            "requirement": self.requirement,
+            "reason": self.default_reason,
+        }
+
+
+class DecryptionError(CryptoError):
+    """A JWE could not be decrypted.  Every failure looks the same from outside.
+
+    Whatever failed -- a header outside the profile, an off-curve ephemeral key, a key
+    unwrap, the content tag, the plaintext digest -- the message, ``requirement`` (the
+    uniform-failure rule) and :meth:`problem` are identical, so that a decryptor is no
+    oracle.  ``reason`` and ``violated`` (the precise requirement id) name the check
+    that failed; they are for local diagnostics and tests only and are never sent to a
+    remote party.
+    """
+
+    default_reason = "decryption-failed"
+    default_requirement = "BMDX-SEC-114"
+    MESSAGE = "decryption failed"
+
+    def __init__(self, *, reason: str, violated: str, remedy: str | None = None) -> None:
+        super().__init__(self.MESSAGE, reason=reason, remedy=remedy)
+        self.violated = violated
+
+    def __str__(self) -> str:
+        return f"{self.requirement}: {self.MESSAGE}"
+
+    def problem(self) -> dict[str, object]:
+        return {
+            "type": DOCS_REQUIREMENT_URL.format(id=self.requirement),
+            "title": type(self).__name__,
+            "status": self.status,
+            "detail": self.MESSAGE,
+            "requirement": self.requirement,
+            "reason": self.default_reason,
+        }
+
+
+class RequestAuthError(CryptoError):
+    """An HTTP request whose RFC 9421 message signature the node refuses (401).
+
+    Reasons: ``missing-signature``, ``malformed-signature``, ``missing-component``,
+    ``extra-component``, ``missing-parameter``, ``extra-parameter``, ``bad-nonce``,
+    ``created-in-future``, ``expired``, ``replayed-nonce``, ``unknown-key``,
+    ``revoked-key``, ``digest-mismatch``, ``algorithm-mismatch``, ``bad-signature``;
+    ``replay-cache-full`` answers 503 (the verifier fails closed rather than forget
+    a nonce that is still inside the replay window).
+    """
+
+    status = 401
+    default_reason = "bad-signature"
+    default_requirement = "BMDX-SEC-209"
+
+    def __init__(
+        self, message: str, *, reason: str, requirement: str, status: int | None = None
+    ) -> None:
+        super().__init__(message, reason=reason, requirement=requirement)
+        if status is not None:
+            self.status = status
+
+
+class StorageError(BmdxError):
+    """The ledger database refused a write, cannot be reached, or holds inconsistent data.
+
+    Reasons: ``bad-url``, ``unavailable`` (503), ``corrupt``, ``version``, ``closed``,
+    and for a refused block commit ``conflict`` (409: the height is taken), ``gap``
+    (409: the height is not the next one), ``mismatch`` (422: the commit disagrees with
+    itself or with the stored log) and ``integrity`` (409: a unique id is reused).  A
+    refused commit leaves the store exactly as it was.
+    """
+
+    status = 500
+    default_reason = "storage"
+    default_requirement = "BMDX-LED-011"
+    _STATUS_BY_REASON: ClassVar[Mapping[str, int]] = {
+        "unavailable": 503,
+        "conflict": 409,
+        "gap": 409,
+        "integrity": 409,
+        "mismatch": 422,
+    }
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        requirement: str | None = None,
+        remedy: str | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason, requirement=requirement, remedy=remedy)
+        self.status = self._STATUS_BY_REASON.get(reason, type(self).status)
 
 
 class SpecError(BmdxError):

@@ -1,0 +1,1 @@
+"""Generators of the spec examples (spec/examples/)."""
