@@ -1,0 +1,1 @@
+"""Implementation of the conformance suite; nothing here is public API."""
