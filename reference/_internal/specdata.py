@@ -36,7 +36,19 @@ def spec_dir() -> Path:
     """The directory holding the spec data this process works with."""
     override = os.environ.get("BMDX_SPEC_DIR")
     if override:
-        return Path(override).resolve()
+        return _resolved(override)
+    return _installed_spec_dir()
+
+
+@functools.cache
+def _resolved(path: str) -> Path:
+    # Hot paths (every decryption, every signed request) ask for the spec directory;
+    # resolving it costs a filesystem walk, so it is done once per distinct setting.
+    return Path(path).resolve()
+
+
+@functools.cache
+def _installed_spec_dir() -> Path:
     found = importlib.util.find_spec("bmdx.spec")
     locations = list(found.submodule_search_locations or []) if found else []
     if not locations:
