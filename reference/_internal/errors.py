@@ -23,6 +23,9 @@ turn these into exit codes or responses.
     │   ├── DecryptionError        any failed JWE decryption (uniform)
     │   └── RequestAuthError       an HTTP request whose RFC 9421 signature is refused
     ├── StorageError               the ledger database refused a write, is unreachable or corrupt
+    ├── LedgerError                a transaction or block the ledger's rules reject
+    │   ├── CheckpointError        a checkpoint (JSON or C2SP note) that does not verify
+    │   └── ExportError            a ledger export whose layout or manifest is wrong
     ├── SpecError                  the spec data itself is broken (a committee error)
     └── UsageError                 a tool was called wrongly
 """
@@ -35,14 +38,17 @@ from typing import ClassVar
 
 __all__ = [
     "BmdxError",
+    "CheckpointError",
     "ConversionError",
     "CryptoError",
     "DecryptionError",
     "DocumentError",
+    "ExportError",
     "IJsonError",
     "InputError",
     "KeyHistoryError",
     "KeyImportError",
+    "LedgerError",
     "RequestAuthError",
     "SchemaValidationError",
     "SignatureError",
@@ -342,6 +348,129 @@ class StorageError(BmdxError):
     ) -> None:
         super().__init__(message, reason=reason, requirement=requirement, remedy=remedy)
         self.status = self._STATUS_BY_REASON.get(reason, type(self).status)
+
+
+class LedgerError(BmdxError):
+    """A transaction or a block that the ledger's state machine rejects (ledger.md).
+
+    Transaction reasons, in the order the checks run: ``malformed``, ``schema``,
+    ``unknown-sender``, ``bad-signature``, ``key-not-valid``, ``replay``,
+    ``sequence-gap``, ``unknown-input``, ``spent-input``, ``type-rule``, ``timestamp``.
+    Block reasons: ``bad-height``, ``bad-previous``, ``bad-count``, ``bad-tree``,
+    ``bad-proposer``, ``insufficient-signatures``, ``bad-block-signature``, ``fork``
+    (and ``malformed``, ``schema``, ``timestamp`` for the block itself).  ``height``
+    and ``index`` locate the block and the transaction within it when known, ``txid``
+    names the transaction.  A rejection changes nothing on the ledger.
+    """
+
+    status = 422
+    default_reason = "rejected"
+    default_requirement = "BMDX-LED-011"
+    _STATUS_BY_REASON: ClassVar[Mapping[str, int]] = {
+        "replay": 409,
+        "sequence-gap": 409,
+        "spent-input": 409,
+        "fork": 409,
+    }
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        requirement: str,
+        pointer: str | None = None,
+        remedy: str | None = None,
+        height: int | None = None,
+        index: int | None = None,
+        txid: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, reason=reason, requirement=requirement, pointer=pointer, remedy=remedy
+        )
+        self.status = self._STATUS_BY_REASON.get(reason, type(self).status)
+        self.height = height
+        self.index = index
+        self.txid = txid
+
+    def located(
+        self, *, height: int | None = None, index: int | None = None, txid: str | None = None
+    ) -> LedgerError:
+        """This error with the block height / transaction position filled in where unset."""
+        if self.height is None:
+            self.height = height
+        if self.index is None:
+            self.index = index
+        if self.txid is None:
+            self.txid = txid
+        return self
+
+    def __str__(self) -> str:
+        where = []
+        if self.height is not None:
+            where.append(f"block {self.height}")
+        if self.index is not None:
+            where.append(f"transaction {self.index}")
+        prefix = f"{', '.join(where)}: " if where else ""
+        return prefix + super().__str__()
+
+
+class CheckpointError(LedgerError):
+    """A checkpoint that does not verify: a malformed C2SP note or checkpoint body, a bad
+    signature by a known key, too few validators, or a tree head that is not the block's.
+
+    Reasons: ``malformed-note``, ``malformed-checkpoint``, ``bad-origin``, ``key-type``,
+    ``no-signers``, ``bad-signature``, ``unverified``, ``below-threshold``,
+    ``origin-mismatch``, ``mismatch``.
+    """
+
+    default_reason = "checkpoint"
+    default_requirement = "BMDX-LED-030"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        requirement: str = "BMDX-LED-030",
+        remedy: str | None = None,
+        height: int | None = None,
+    ) -> None:
+        super().__init__(
+            message, reason=reason, requirement=requirement, remedy=remedy, height=height
+        )
+
+
+class ExportError(LedgerError):
+    """A ledger export that breaks its layout: a file missing, unlisted or altered (its
+    SHA-256 differs from the manifest's), an object invalid against its schema, or a
+    manifest that disagrees with the blocks.
+
+    Reasons: ``not-an-export``, ``manifest``, ``missing-file``, ``unlisted-file``,
+    ``digest-mismatch``, ``schema``, ``malformed``, ``bad-path``, ``exists``.
+    """
+
+    default_reason = "export"
+    default_requirement = "BMDX-LED-040"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        requirement: str = "BMDX-LED-040",
+        pointer: str | None = None,
+        remedy: str | None = None,
+        height: int | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            reason=reason,
+            requirement=requirement,
+            pointer=pointer,
+            remedy=remedy,
+            height=height,
+        )
 
 
 class SpecError(BmdxError):

@@ -26,6 +26,12 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "convert",
         "Convert a BMDX document between JSON and XML.",
     ),
+    "encrypt": ("bmdx.reference.cli._crypt", "encrypt", "Encrypt a payload into a JWE envelope."),
+    "decrypt": ("bmdx.reference.cli._crypt", "decrypt", "Decrypt a JWE envelope with your key."),
+    "keys": ("bmdx.reference.cli._keys", "keys", "Create participant keys; print key ids."),
+    "sign": ("bmdx.reference.cli._sign", "sign", "Sign a BMDX object (detached JWS over JCS)."),
+    "verify": ("bmdx.reference.cli._sign", "verify", "Verify every signature of a BMDX object."),
+    "adapter": ("bmdx.reference.cli._adapter", "adapter", "Serve the conformance adapter protocol."),
 }
 
 
