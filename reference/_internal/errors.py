@@ -26,6 +26,7 @@ turn these into exit codes or responses.
     ├── LedgerError                a transaction or block the ledger's rules reject
     │   ├── CheckpointError        a checkpoint (JSON or C2SP note) that does not verify
     │   └── ExportError            a ledger export whose layout or manifest is wrong
+    ├── AuditError                 an audit trail or anomaly rule set the audit profile refuses
     ├── SpecError                  the spec data itself is broken (a committee error)
     └── UsageError                 a tool was called wrongly
 """
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 __all__ = [
+    "AuditError",
     "BmdxError",
     "CheckpointError",
     "ConversionError",
@@ -129,14 +131,24 @@ class IJsonError(InputError):
 
 
 class XmlSecurityError(InputError):
-    """XML input that uses a DTD, entities, or external references."""
+    """XML input that uses a DTD, entities, or external references.
+
+    Reasons: ``forbidden-dtd``, ``entity`` (BMDX-FMT-010), ``external-reference``
+    (BMDX-FMT-012).
+    """
 
     default_reason = "forbidden-dtd"
     default_requirement = "BMDX-FMT-010"
 
 
 class XmlSyntaxError(InputError):
-    """XML input that is not well formed or does not follow the BMDX mapping."""
+    """XML input that is not well formed or does not follow the BMDX mapping.
+
+    Reasons: ``xml-syntax``, ``namespace``, ``attribute``, ``comment``,
+    ``processing-instruction``, ``mixed-content``, ``undefined-element`` (BMDX-FMT-011);
+    ``encoding``, ``bom`` (BMDX-FMT-040); ``nesting-depth`` (BMDX-FMT-006);
+    ``too-large`` (BMDX-FMT-007).
+    """
 
     default_reason = "xml-syntax"
     default_requirement = "BMDX-FMT-011"
@@ -471,6 +483,18 @@ class ExportError(LedgerError):
             remedy=remedy,
             height=height,
         )
+
+
+class AuditError(BmdxError):
+    """Audit events or anomaly rules that the audit profile refuses (audit.md).
+
+    Reasons: ``rule-invalid`` (a rule not valid against spec/anomaly/rules.schema.json),
+    ``duplicate-rule``, ``working-hours-empty``, ``duplicate-event``.
+    """
+
+    status = 422
+    default_reason = "audit"
+    default_requirement = "BMDX-AUD-040"
 
 
 class SpecError(BmdxError):
