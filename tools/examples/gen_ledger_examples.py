@@ -12,7 +12,7 @@ encrypted with jwcrypto.  Every random input (private keys, ECDSA nonces, JWE co
 keys, IVs and ephemeral keys) is derived from fixed labels, so a rerun writes identical
 bytes.  The derived keys are published here and are for examples only.
 
-Run ``python tools/examples/gen_ledger_examples.py [SPEC_DIR]``.
+Run ``python -m tools.examples.gen_ledger_examples [SPEC_DIR]``.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from bmdx.reference._internal.merkle import (
     verify_inclusion,
 )
 from bmdx.reference._internal.schema import schema_set
+from tools.examples import hand_written_expectations
 
 DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "spec"
 STEMS = (
@@ -1000,6 +1001,7 @@ def write(spec: Path) -> None:
         for name, (doc, requirement) in invalid[stem].items():
             (idir / f"{name}.json").write_text(_dump(order.order(doc)), encoding="utf-8")
             expected[f"{name}.json"] = requirement
+        expected.update(hand_written_expectations(idir / "expected.yaml"))
         header = f"# Each invalid {stem} example and the requirement it breaks.\n"
         body = yaml.safe_dump(expected, sort_keys=True, default_flow_style=False)
         (idir / "expected.yaml").write_text(header + body, encoding="utf-8")
