@@ -31,7 +31,16 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "keys": ("bmdx.reference.cli._keys", "keys", "Create participant keys; print key ids."),
     "sign": ("bmdx.reference.cli._sign", "sign", "Sign a BMDX object (detached JWS over JCS)."),
     "verify": ("bmdx.reference.cli._sign", "verify", "Verify every signature of a BMDX object."),
-    "adapter": ("bmdx.reference.cli._adapter", "adapter", "Serve the conformance adapter protocol."),
+    "ledger": (
+        "bmdx.reference.cli._ledger",
+        "ledger",
+        "Populate, export, verify and prove a ledger.",
+    ),
+    "adapter": (
+        "bmdx.reference.cli._adapter",
+        "adapter",
+        "Serve the conformance adapter protocol.",
+    ),
 }
 
 
