@@ -14,7 +14,8 @@ turn these into exit codes or responses.
     │   ├── XmlSecurityError       DTD, entity, external reference (XML attacks)
     │   └── XmlSyntaxError         not well-formed XML, or not mappable
     ├── DocumentError              well-formed, but not a valid BMDX document
-    │   └── SchemaValidationError  one or more schema violations (``violations``)
+    │   ├── SchemaValidationError  one or more schema violations (``violations``)
+    │   └── ConsentError           inputs to consent evaluation that do not fit together
     ├── ConversionError            JSON <-> XML mapping failed
     ├── CryptoError                keys, signatures and encryption under the security profile
     │   ├── KeyImportError         a key that is malformed or outside the profile
@@ -41,6 +42,7 @@ __all__ = [
     "AuditError",
     "BmdxError",
     "CheckpointError",
+    "ConsentError",
     "ConversionError",
     "CryptoError",
     "DecryptionError",
@@ -203,6 +205,22 @@ class SchemaValidationError(DocumentError):
         body = super().problem()
         body["violations"] = [v.as_dict() for v in self.violations]
         return body
+
+
+class ConsentError(DocumentError):
+    """Inputs to consent evaluation (consent.md) that are malformed or do not fit together.
+
+    Reasons: ``schema`` (a document invalid against its schema; ``requirement`` is the
+    violated one), ``actor-members``, ``inverted-period``, ``cross-border-jurisdictions``,
+    ``request-scope``, ``requester-mismatch``, ``subject-mismatch``, ``multiple-consents``,
+    ``consent-fork``, ``broken-chain``, ``issued-order``, ``no-records``,
+    ``record-mismatch``, ``record-out-of-scope``, ``timestamp``.  ``pointer`` locates the
+    defect in the evaluation's inputs (``/consents/1/previous``, ``/records/0/subject``).
+    An access the consent does not allow is never an error: it is a deny decision.
+    """
+
+    default_reason = "consent-input"
+    default_requirement = "BMDX-CON-002"
 
 
 class ConversionError(BmdxError):
@@ -489,7 +507,7 @@ class AuditError(BmdxError):
     """Audit events or anomaly rules that the audit profile refuses (audit.md).
 
     Reasons: ``rule-invalid`` (a rule not valid against spec/anomaly/rules.schema.json),
-    ``duplicate-rule``, ``working-hours-empty``, ``duplicate-event``.
+    ``duplicate-rule``, ``working-hours-empty``, ``duplicate-event``, ``now-invalid``.
     """
 
     status = 422
