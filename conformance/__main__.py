@@ -1,0 +1,3 @@
+from bmdx.conformance.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The subcommands of ``bmdx-conformance``, one module each."""

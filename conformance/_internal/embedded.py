@@ -1,0 +1,192 @@
+"""The embedded target: the reference node, started as a program, certified over HTTP.
+
+The suite never imports the reference implementation; it runs ``bmdx node serve`` found
+on ``PATH`` on a temporary SQLite store, waits until ``/.well-known/bmdx`` answers, and
+stops it afterwards.  The node's standard error is kept for the error message when it
+does not come up.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from bmdx.conformance._internal.errors import TargetError
+from bmdx.conformance._internal.files import strict_json_loads
+
+__all__ = ["CAPABILITY_PATH", "EmbeddedNode", "fetch_capabilities", "reference_node_command"]
+
+CAPABILITY_PATH = "/.well-known/bmdx"
+_POLL_SECONDS = 0.1
+_STDERR_TAIL = 4000
+
+
+def reference_node_command() -> list[str]:
+    """``bmdx node serve`` from ``PATH``, or a clear error when it is not available."""
+    unavailable = (
+        "the embedded reference node is not available: `bmdx node serve` "
+        "{why}; certify a target instead"
+    )
+    remedy = "Use --target URL --config FILE, --adapter CMD or --artifacts DIR."
+    program = shutil.which("bmdx")
+    if program is None:
+        raise TargetError(
+            unavailable.format(why="is not on PATH"), reason="node-unavailable", remedy=remedy
+        )
+    try:
+        probe = subprocess.run(  # noqa: S603 - our own console script, fixed arguments
+            [program, "node", "serve", "--help"], capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise TargetError(
+            unavailable.format(why=f"cannot run ({e})"), reason="node-unavailable", remedy=remedy
+        ) from e
+    if probe.returncode != 0:
+        raise TargetError(
+            unavailable.format(why="does not exist in this installation"),
+            reason="node-unavailable",
+            remedy=remedy,
+        )
+    return [program, "node", "serve"]
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def fetch_capabilities(
+    url: str, *, timeout: float = 5.0, verify: bool | str = True
+) -> dict[str, Any] | None:
+    """The capability document of the node at ``url``, or None when it does not answer with one."""
+    try:
+        response = httpx.get(url.rstrip("/") + CAPABILITY_PATH, timeout=timeout, verify=verify)
+    except httpx.HTTPError:
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        document = strict_json_loads(response.content)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+class EmbeddedNode:
+    """A node program run for the length of one certification."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        *,
+        startup_timeout: float = 60.0,
+        host: str = "127.0.0.1",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base_command = list(command)
+        self.startup_timeout = startup_timeout
+        self.host = host
+        self.clock = clock
+        self.url = ""
+        self.capabilities: dict[str, Any] | None = None
+        self._workdir: tempfile.TemporaryDirectory[str] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stderr_path: Path | None = None
+
+    def __enter__(self) -> EmbeddedNode:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self._process
+
+    def stderr_tail(self) -> str:
+        if self._stderr_path is None or not self._stderr_path.exists():
+            return ""
+        return self._stderr_path.read_text(encoding="utf-8", errors="replace")[-_STDERR_TAIL:]
+
+    def start(self) -> None:
+        self._workdir = tempfile.TemporaryDirectory(prefix="bmdx-conformance-node-")
+        work = Path(self._workdir.name)
+        port = _free_port(self.host)
+        self.url = f"http://{self.host}:{port}"
+        self._stderr_path = work / "node.stderr"
+        command = [
+            *self.base_command,
+            "--db",
+            f"sqlite:///{work / 'ledger.db'}",
+            "--port",
+            str(port),
+        ]
+        with self._stderr_path.open("wb") as stderr:
+            try:
+                self._process = subprocess.Popen(  # noqa: S603 - the node program the user runs
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=stderr,
+                    cwd=work,
+                )
+            except OSError as e:
+                self.stop()
+                raise TargetError(f"cannot start the node: {e}", reason="node-start") from e
+        try:
+            self._wait_ready()
+        except TargetError:
+            self.stop()
+            raise
+
+    def _wait_ready(self) -> None:
+        assert self._process is not None
+        deadline = self.clock() + self.startup_timeout
+        while True:
+            document = fetch_capabilities(self.url, timeout=1.0)
+            if document is not None:
+                self.capabilities = document
+                return
+            try:
+                code = self._process.wait(timeout=_POLL_SECONDS)
+            except subprocess.TimeoutExpired:
+                code = None
+            if code is not None:
+                raise TargetError(
+                    f"the node exited with status {code} before answering {CAPABILITY_PATH}; "
+                    f"its standard error:\n{self.stderr_tail()}",
+                    reason="node-start",
+                )
+            if self.clock() >= deadline:
+                raise TargetError(
+                    f"the node did not answer {CAPABILITY_PATH} within {self.startup_timeout:g} s; "
+                    f"its standard error:\n{self.stderr_tail()}",
+                    reason="node-timeout",
+                )
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None

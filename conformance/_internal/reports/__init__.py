@@ -1,0 +1,1 @@
+"""Renderers of the redacted report: JUnit XML, HTML matrix, Markdown summary, badge."""
