@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import jsonschema_rs
 
-from bmdx.reference._internal import ijson, jwe, merkle
+from bmdx.reference._internal import anomaly, ijson, jwe, merkle
 from bmdx.reference._internal.b64 import B64Error, b64url_decode, b64url_encode
 from bmdx.reference._internal.canonical import canonical_bytes, signing_payload
 from bmdx.reference._internal.documents import load_document, validate_document_bytes
@@ -253,8 +253,12 @@ def _verify_consistency(adapter: Adapter, args: dict[str, Any]) -> dict[str, Any
     return {"valid": valid}
 
 
-# consent-decide and anomaly-detect join when the reference implements consent
-# evaluation and anomaly rules; until then they are answered ``unsupported``.
+def _anomaly_detect(adapter: Adapter, args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "alerts": anomaly.detect(args["events"], args["rules"], now=args["now"], root=adapter.root)
+    }
+
+
 _HANDLERS: Mapping[str, Handler] = {
     "start": _start,
     "stop": _stop,
@@ -268,6 +272,7 @@ _HANDLERS: Mapping[str, Handler] = {
     "merkle-root": _merkle_root,
     "verify-inclusion": _verify_inclusion,
     "verify-consistency": _verify_consistency,
+    "anomaly-detect": _anomaly_detect,
 }
 
 
