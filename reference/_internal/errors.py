@@ -15,6 +15,7 @@ turn these into exit codes or responses.
     │   └── XmlSyntaxError         not well-formed XML, or not mappable
     ├── DocumentError              well-formed, but not a valid BMDX document
     │   ├── SchemaValidationError  one or more schema violations (``violations``)
+    │   │   └── RuleViolationError valid against the schema, but breaks a rule checked by code
     │   └── ConsentError           inputs to consent evaluation that do not fit together
     ├── ConversionError            JSON <-> XML mapping failed
     ├── CryptoError                keys, signatures and encryption under the security profile
@@ -28,6 +29,7 @@ turn these into exit codes or responses.
     │   ├── CheckpointError        a checkpoint (JSON or C2SP note) that does not verify
     │   └── ExportError            a ledger export whose layout or manifest is wrong
     ├── AuditError                 an audit trail or anomaly rule set the audit profile refuses
+    ├── ApiError                   a request the HTTP interface refuses (403, 404, 406, 410, 413, 415)
     ├── SpecError                  the spec data itself is broken (a committee error)
     └── UsageError                 a tool was called wrongly
 """
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 __all__ = [
+    "ApiError",
     "AuditError",
     "BmdxError",
     "CheckpointError",
@@ -54,6 +57,7 @@ __all__ = [
     "KeyImportError",
     "LedgerError",
     "RequestAuthError",
+    "RuleViolationError",
     "SchemaValidationError",
     "SignatureError",
     "SpecError",
@@ -205,6 +209,23 @@ class SchemaValidationError(DocumentError):
         body = super().problem()
         body["violations"] = [v.as_dict() for v in self.violations]
         return body
+
+
+class RuleViolationError(SchemaValidationError):
+    """A document its schema accepts that breaks a data-model rule the schema subset
+    cannot state (cross-member constraints, arithmetic, check digits), checked by
+    ``semantic.py``; ``violations`` as for a schema violation."""
+
+    default_reason = "rule"
+
+    def __init__(self, violations: list[Violation], *, object_type: str | None = None) -> None:
+        super().__init__(violations, object_type=object_type)
+        what = f"{object_type} " if object_type else ""
+        self.message = (
+            f"{what}document breaks {len(violations)} data-model rule(s); "
+            f"first: {violations[0].message}"
+        )
+        self.args = (self.message,)
 
 
 class ConsentError(DocumentError):
@@ -513,6 +534,33 @@ class AuditError(BmdxError):
     status = 422
     default_reason = "audit"
     default_requirement = "BMDX-AUD-040"
+
+
+class ApiError(BmdxError):
+    """A request the HTTP interface refuses before or beside the ledger's rules.
+
+    ``status`` is per occurrence: 403 (the caller may not), 404 (no such resource), 406
+    (no acceptable media type), 410 (erased or retired), 413 (body too large), 415
+    (unsupported Content-Type), 400/422 (parameters, operation preconditions).
+    """
+
+    default_reason = "refused"
+    default_requirement = "BMDX-API-003"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        reason: str,
+        requirement: str,
+        pointer: str | None = None,
+        remedy: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, requirement=requirement, reason=reason, pointer=pointer, remedy=remedy
+        )
+        self.status = status
 
 
 class SpecError(BmdxError):
