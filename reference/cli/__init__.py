@@ -36,6 +36,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
         "ledger",
         "Populate, export, verify and prove a ledger.",
     ),
+    "node": ("bmdx.reference.cli._node", "node", "Run a reference node (the HTTP interface)."),
     "adapter": (
         "bmdx.reference.cli._adapter",
         "adapter",
