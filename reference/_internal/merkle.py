@@ -14,17 +14,19 @@ stored ones, so proofs against any past tree size cost ``O(log^2 n)`` lookups at
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 __all__ = [
     "EMPTY_ROOT",
+    "MappingNodeStore",
     "MemoryNodeStore",
     "MerkleTree",
     "NodeStore",
     "ProofError",
     "leaf_hash",
     "node_hash",
+    "nodes_needed",
     "verify_consistency",
     "verify_inclusion",
 ]
@@ -82,6 +84,58 @@ class MemoryNodeStore:
         if index != len(row):
             raise ProofError(f"node ({level}, {index}) is not the next node of its level")
         row.append(value)
+
+
+class MappingNodeStore:
+    """A read-only :class:`NodeStore` over nodes fetched in advance (see :func:`nodes_needed`)."""
+
+    def __init__(self, size: int, nodes: dict[tuple[int, int], bytes]) -> None:
+        self._size = size
+        self._nodes = nodes
+
+    def size(self) -> int:
+        return self._size
+
+    def get(self, level: int, index: int) -> bytes:
+        try:
+            return self._nodes[level, index]
+        except KeyError:
+            raise ProofError(f"node ({level}, {index}) was not fetched") from None
+
+    def put(self, level: int, index: int, value: bytes) -> None:
+        raise ProofError("a MappingNodeStore is read-only")
+
+
+class _RecordingStore:
+    """Answers every lookup with a placeholder and remembers which node was asked for.
+
+    Which nodes a root or proof needs depends only on indices and sizes, never on hash
+    values, so running the computation once against this store lists exactly the nodes
+    to fetch -- letting a database-backed store read them in one query.
+    """
+
+    _PLACEHOLDER = bytes(32)
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self.requested: list[tuple[int, int]] = []
+
+    def size(self) -> int:
+        return self._size
+
+    def get(self, level: int, index: int) -> bytes:
+        self.requested.append((level, index))
+        return self._PLACEHOLDER
+
+    def put(self, level: int, index: int, value: bytes) -> None:
+        raise ProofError("planning never writes")
+
+
+def nodes_needed(size: int, compute: Callable[[MerkleTree], object]) -> list[tuple[int, int]]:
+    """The stored nodes ``compute`` reads from a tree of ``size`` leaves, in first-use order."""
+    recorder = _RecordingStore(size)
+    compute(MerkleTree(recorder))
+    return list(dict.fromkeys(recorder.requested))
 
 
 class MerkleTree:

@@ -12,11 +12,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from bmdx.reference._internal.errors import StorageError
-from bmdx.reference._internal.merkle import MerkleTree, ProofError
+from bmdx.reference._internal.merkle import MappingNodeStore, MerkleTree, ProofError, nodes_needed
 from bmdx.reference._internal.storage.base import (
     REQ_BLOCK_LINKS,
     REQ_ONE_BLOCK_PER_HEIGHT,
@@ -42,6 +42,8 @@ SELECT_OBJECT = "SELECT object_id, version, state, created_at, consumed_at FROM 
 SELECT_KEY = "SELECT kid, participant, jwk, valid_from, valid_until FROM keys"
 
 Row = tuple[Any, ...]
+
+_T = TypeVar("_T")
 
 
 class Cursor(Protocol):
@@ -99,26 +101,6 @@ class _PendingNodes:
                 raise corrupt(f"leaf {index} appended to a tree of {self._size} leaves")
             self._size += 1
         self.new[level, index] = value
-
-
-class _StoredNodes:
-    """A read-only NodeStore over the DB, fixed at the tree size it was opened with."""
-
-    def __init__(self, size: int, fetch: Callable[[int, int], bytes | None]) -> None:
-        self._size = size
-        self._fetch = fetch
-
-    def size(self) -> int:
-        return self._size
-
-    def get(self, level: int, index: int) -> bytes:
-        value = self._fetch(level, index)
-        if value is None:
-            raise corrupt(f"Merkle node ({level}, {index}) is missing from the store")
-        return value
-
-    def put(self, level: int, index: int, value: bytes) -> None:
-        raise StorageError("the stored tree is only written by commit_block", reason="closed")
 
 
 def _proof_error(exc: ProofError) -> StorageError:
@@ -449,26 +431,41 @@ class SqlStore(ABC):
         row = self._fetchone("SELECT tree_size FROM blocks ORDER BY height DESC LIMIT 1")
         return 0 if row is None else int(row[0])
 
-    def _tree(self) -> MerkleTree:
-        return MerkleTree(_StoredNodes(self.tree_size(), self.node))
+    def _nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The stored nodes ``wanted``, read in one query per batch (not one per node)."""
+        found: dict[tuple[int, int], bytes] = {}
+        batch = 200
+        for start in range(0, len(wanted), batch):
+            part = wanted[start : start + batch]
+            where = " OR ".join(["(level = ? AND idx = ?)"] * len(part))
+            params = [value for pair in part for value in pair]
+            rows = self._fetchall(
+                f"SELECT level, idx, hash FROM merkle_nodes WHERE {where}",  # noqa: S608 (placeholders only)
+                params,
+            )
+            found.update({(int(r[0]), int(r[1])): bytes(r[2]) for r in rows})
+        missing = [pair for pair in wanted if pair not in found]
+        if missing:
+            raise corrupt(f"Merkle node {missing[0]} is missing from the store")
+        return found
+
+    def _computed(self, compute: Callable[[MerkleTree], _T]) -> _T:
+        """Run ``compute`` on the stored tree after fetching every node it needs at once."""
+        size = self.tree_size()
+        try:
+            wanted = nodes_needed(size, compute)
+            return compute(MerkleTree(MappingNodeStore(size, self._nodes(wanted))))
+        except ProofError as exc:
+            raise _proof_error(exc) from exc
 
     def tree_root(self, size: int | None = None) -> bytes:
-        try:
-            return self._tree().root(size)
-        except ProofError as exc:
-            raise _proof_error(exc) from exc
+        return self._computed(lambda tree: tree.root(size))
 
     def inclusion_proof(self, leaf_index: int, tree_size: int | None = None) -> list[bytes]:
-        try:
-            return self._tree().inclusion_proof(leaf_index, tree_size)
-        except ProofError as exc:
-            raise _proof_error(exc) from exc
+        return self._computed(lambda tree: tree.inclusion_proof(leaf_index, tree_size))
 
     def consistency_proof(self, first: int, second: int | None = None) -> list[bytes]:
-        try:
-            return self._tree().consistency_proof(first, second)
-        except ProofError as exc:
-            raise _proof_error(exc) from exc
+        return self._computed(lambda tree: tree.consistency_proof(first, second))
 
     def next_tree_head(self, entries: Sequence[bytes]) -> tuple[int, bytes]:
         pending = _PendingNodes(self.tree_size(), self.node)
