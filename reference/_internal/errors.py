@@ -279,7 +279,32 @@ class KeyHistoryError(CryptoError):
     default_requirement = "BMDX-SEC-040"
 
 
-class SignatureError(CryptoError):
+class _UniformFailureError(CryptoError):
+    """A failure that must look the same whatever check failed (no oracle).
+
+    The message, ``requirement`` and :meth:`problem` never vary; ``reason`` and
+    ``violated`` (the precise requirement id) name the failed check for local
+    diagnostics and tests only, and entry points never send them to a remote party.
+    """
+
+    MESSAGE = "verification failed"
+
+    def __init__(self, *, reason: str, violated: str, remedy: str | None = None) -> None:
+        super().__init__(self.MESSAGE, reason=reason, remedy=remedy)
+        self.violated = violated
+
+    def __str__(self) -> str:
+        return f"{self.requirement}: {self.MESSAGE}"
+
+    def problem(self) -> dict[str, object]:
+        body = super().problem()
+        body["detail"] = self.MESSAGE
+        body["reason"] = self.default_reason
+        body.pop("pointer", None)
+        return body
+
+
+class SignatureError(_UniformFailureError):
     """A signature did not verify.  Every failure looks the same from outside.
 
     The message, ``requirement`` (the general verification rule) and :meth:`problem`
@@ -294,25 +319,8 @@ class SignatureError(CryptoError):
     default_requirement = "BMDX-SEC-010"
     MESSAGE = "signature verification failed"
 
-    def __init__(self, *, reason: str, violated: str, remedy: str | None = None) -> None:
-        super().__init__(self.MESSAGE, reason=reason, remedy=remedy)
-        self.violated = violated
 
-    def __str__(self) -> str:
-        return f"{self.requirement}: {self.MESSAGE}"
-
-    def problem(self) -> dict[str, object]:
-        return {
-            "type": DOCS_REQUIREMENT_URL.format(id=self.requirement),
-            "title": type(self).__name__,
-            "status": self.status,
-            "detail": self.MESSAGE,
-            "requirement": self.requirement,
-            "reason": self.default_reason,
-        }
-
-
-class DecryptionError(CryptoError):
+class DecryptionError(_UniformFailureError):
     """A JWE could not be decrypted.  Every failure looks the same from outside.
 
     Whatever failed -- a header outside the profile, an off-curve ephemeral key, a key
@@ -326,23 +334,6 @@ class DecryptionError(CryptoError):
     default_reason = "decryption-failed"
     default_requirement = "BMDX-SEC-114"
     MESSAGE = "decryption failed"
-
-    def __init__(self, *, reason: str, violated: str, remedy: str | None = None) -> None:
-        super().__init__(self.MESSAGE, reason=reason, remedy=remedy)
-        self.violated = violated
-
-    def __str__(self) -> str:
-        return f"{self.requirement}: {self.MESSAGE}"
-
-    def problem(self) -> dict[str, object]:
-        return {
-            "type": DOCS_REQUIREMENT_URL.format(id=self.requirement),
-            "title": type(self).__name__,
-            "status": self.status,
-            "detail": self.MESSAGE,
-            "requirement": self.requirement,
-            "reason": self.default_reason,
-        }
 
 
 class RequestAuthError(CryptoError):
