@@ -191,7 +191,7 @@ def _validate(adapter: Adapter, args: dict[str, Any]) -> dict[str, Any]:
 
 def _convert(adapter: Adapter, args: dict[str, Any]) -> dict[str, Any]:
     document, _ = load_document(_bytes(args["input"]), root=adapter.root)
-    schema_set(adapter.root).validate(document)
+    schema_set(adapter.root).validate_document(document)
     if args["to"] == "xml":
         return {"output": b64url_encode(json_to_xml(document, root=adapter.root))}
     return {"output": b64url_encode(ijson.dumps(document))}

@@ -3,8 +3,9 @@
 A document is XML when its first non-whitespace byte (after an optional UTF-8 byte-order
 mark, which XML allows and JSON does not) is ``<``; anything else is read as JSON, so
 that a JSON reader's precise I-JSON errors reach the user.  Both syntaxes end as one JSON
-value validated against the same JSON Schemas; XML input is first checked by the XML
-mapping (safe parsing, the generated XSD) in ``xmlmap``.
+value validated against the same JSON Schemas, then against the data-model rules the
+schemas cannot state (``semantic.py``); XML input is first checked by the XML mapping
+(safe parsing, the generated XSD) in ``xmlmap``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bmdx.reference._internal.errors import (
     BmdxError,
     IJsonError,
     InputError,
+    RuleViolationError,
     SchemaValidationError,
     SpecError,
     Violation,
@@ -117,6 +119,25 @@ def _violations(error: BmdxError, syntax: Syntax) -> tuple[Violation, ...]:
     )
 
 
+def _with_xpaths(error: RuleViolationError, root: Path | None) -> RuleViolationError:
+    """The same violations located in the XML document as well (XPath beside pointer)."""
+    from bmdx.reference._internal.xmlmap import pointer_to_xpath  # noqa: PLC0415
+
+    object_type = error.object_type or ""
+    return RuleViolationError(
+        [
+            Violation(
+                pointer=v.pointer,
+                message=v.message,
+                requirement=v.requirement,
+                xpath=pointer_to_xpath(v.pointer, object_type, root=root),
+            )
+            for v in error.violations
+        ],
+        object_type=error.object_type,
+    )
+
+
 def validate_document_bytes(
     data: bytes, *, name: str = "<document>", root: Path | None = None
 ) -> DocumentReport:
@@ -131,7 +152,12 @@ def validate_document_bytes(
         document, syntax = load_document(data, name=name, root=root)
         if isinstance(document, dict) and isinstance(document.get("objectType"), str):
             object_type = document["objectType"]
-        schema_set(root).validate(document)
+        try:
+            schema_set(root).validate_document(document)
+        except RuleViolationError as e:
+            if syntax == "xml":
+                raise _with_xpaths(e, root) from e
+            raise
     except SpecError:
         raise
     except BmdxError as e:

@@ -467,7 +467,7 @@ class _Lint:
             else:
                 document = ijson.loads(data)
             assert self.schema_set is not None
-            violations = self.schema_set.violations(document)
+            violations = self.schema_set.document_violations(document)
         except SchemaValidationError as e:
             return None, set(e.requirements), e.message
         except SpecError:

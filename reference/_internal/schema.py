@@ -4,6 +4,13 @@ All schemas are loaded once into one registry keyed by ``$id``; a document names
 type in ``objectType``.  Each violation is reported with its JSON pointer and the
 requirement it breaks: the nearest ``x-requirement`` annotation along the schema's
 evaluation path (following ``$ref``), else the root annotation of the object type.
+
+The rules a schema of the subset cannot state are code (``semantic.py``):
+:meth:`SchemaSet.validate_document` and :meth:`SchemaSet.document_violations` apply
+them once the schema holds.  :meth:`SchemaSet.validate` and
+:meth:`SchemaSet.violations` stay schema-only: the XML mapping is defined for every
+schema-valid document, and the ledger and consent modules report their own rules with
+their own reasons.
 """
 
 from __future__ import annotations
@@ -18,10 +25,12 @@ import jsonschema_rs
 
 from bmdx.reference._internal.errors import (
     DocumentError,
+    RuleViolationError,
     SchemaValidationError,
     SpecError,
     Violation,
 )
+from bmdx.reference._internal.semantic import rule_violations
 from bmdx.reference._internal.specdata import schema_by_id, spec_dir
 
 __all__ = [
@@ -145,6 +154,23 @@ class SchemaSet:
             raise SchemaValidationError(found, object_type=object_type)
         return object_type
 
+    def document_violations(self, document: Any, object_type: str | None = None) -> list[Violation]:
+        """The schema violations of ``document``; when there are none, the violations of
+        the data-model rules checked by code (``semantic.py``).  Empty when valid."""
+        object_type = object_type or self.object_type_of(document)
+        if not self.validator_for(object_type).is_valid(document):
+            return self.violations(document, object_type)
+        return rule_violations(document)
+
+    def validate_document(self, document: Any, object_type: str | None = None) -> str:
+        """:meth:`validate`, then the rules checked by code: raise
+        :class:`RuleViolationError` when one breaks; return the object type."""
+        object_type = self.validate(document, object_type)
+        found = rule_violations(document)
+        if found:
+            raise RuleViolationError(found, object_type=object_type)
+        return object_type
+
     def _requirement_for(self, root: dict[str, Any], path: list[str]) -> str:
         requirement = str(root.get("x-requirement", REQ_OBJECT_TYPE))
         base = str(root["$id"])
@@ -179,5 +205,6 @@ def schema_set(root: Path | None = None) -> SchemaSet:
 
 
 def validate_document(document: Any, *, root: Path | None = None) -> str:
-    """Validate a parsed JSON document; return its object type."""
-    return schema_set(root).validate(document)
+    """Validate a parsed JSON document in full (schema, then the rules checked by
+    code); return its object type."""
+    return schema_set(root).validate_document(document)

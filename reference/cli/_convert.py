@@ -79,11 +79,8 @@ def convert(file: str, syntax: str, out: str | None) -> None:
         raise SystemExit(2) from e
     try:
         document, _ = load_document(data, name=file)
-        if syntax == "json":
-            schema_set().validate(document)
-            result = ijson.dumps(document)
-        else:
-            result = json_to_xml(document)  # validates first
+        schema_set().validate_document(document)
+        result = ijson.dumps(document) if syntax == "json" else json_to_xml(document)
     except SpecError as e:
         report_error(e, source=file)
         raise SystemExit(2) from e

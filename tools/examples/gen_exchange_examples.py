@@ -31,6 +31,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -1215,7 +1216,181 @@ def build() -> Examples:
             ),
         },
     }
+    _add_rule_breaking(ex)
     return ex
+
+
+def _swap(path: str, first: str, last: str) -> Mutation:
+    """Exchange the two ends of the time range at ``path``."""
+
+    def mutate(doc: dict[str, Any]) -> None:
+        node: Any = doc
+        for part in path.split("/"):
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node[first], node[last] = node[last], node[first]
+
+    return mutate
+
+
+def _each(*mutations: Mutation) -> Mutation:
+    def mutate(doc: dict[str, Any]) -> None:
+        for mutation in mutations:
+            mutation(doc)
+
+    return mutate
+
+
+def _add_rule_breaking(ex: Examples) -> None:
+    """Documents their schema accepts that break a rule checked by code (semantic.py),
+    and schema violations of the object types whose own schema requirement had none."""
+    v = ex.valid
+    header = v["record-header"]["lab-result-glucose"]
+    envelope = v["record-envelope"]["lab-result-glucose"]
+    other_location = v["record-envelope"]["imaging-study-chest-xray"]["header"]["payload"][
+        "location"
+    ]
+    consent1 = v["consent"]["treatment-and-billing-v1"]
+    consent2 = v["consent"]["research-cross-border-v2"]
+    named = v["access-request"]["named-record-treatment"]
+    emergency = v["access-request"]["break-glass-query"]
+    by_consent = v["access-decision"]["permit-by-consent"]
+    break_glass = v["access-decision"]["break-glass-permit"]
+    alert = v["anomaly-alert"]["repeated-denials"]
+    commissioning = v["supply-chain-event"]["vaccine-commissioning"]
+    shipping = v["supply-chain-event"]["pallet-shipping"]
+    claim = v["insurance-claim"]["outpatient-glucose-test"]
+    adjudication = v["claim-adjudication"]["partial-not-covered"]
+    export_k = v["research-export"]["diabetes-cohort-k-anonymity"]
+    export_dp = v["research-export"]["glucose-aggregates-dp"]
+    report = v["quality-report"]["hospital-quarterly"]
+    gtin = commissioning["product"]["gtin"]
+    wrong_check = gtin[:13] + str((int(gtin[13]) + 1) % 10)
+    records_and_query = {k: named[k] for k in ("objectType", "requestId", "requester")}
+    records_and_query.update(subject=named["subject"], records=named["records"])
+    records_and_query["query"] = emergency["query"]
+    records_and_query.update({k: named[k] for k in ("purpose", "breakGlass", "requested")})
+    cases: dict[str, dict[str, tuple[dict[str, Any], str]]] = {
+        "record-header": {
+            "object-type-missing": _invalid(
+                header, _delete("objectType"), "BMDX-DM-001", resign=False
+            ),
+            "missing-created": _invalid(header, _delete("created"), "BMDX-DM-100"),
+        },
+        "payload-descriptor": {
+            "size-zero": _invalid(header["payload"], _set("size", 0), "BMDX-DM-110"),
+        },
+        "record-envelope": {
+            "location-of-another-payload": _invalid(
+                envelope, _set("header/payload/location", other_location), "BMDX-DM-111"
+            ),
+            "descriptor-counts-one-recipient": _invalid(
+                envelope, _set("header/payload/recipients", 1), "BMDX-DM-113"
+            ),
+        },
+        "consent": {
+            "status-suspended": _invalid(consent1, _set("status", "suspended"), "BMDX-DM-120"),
+            "actor-with-participant-and-role": _invalid(
+                consent1,
+                _set(
+                    "provision/provisions/0/actors/0",
+                    {"participant": HOSPITAL, "role": "hospital"},
+                ),
+                "BMDX-DM-121",
+            ),
+            "version-2-without-previous": _invalid(consent2, _delete("previous"), "BMDX-DM-122"),
+            "genetics-without-separate-consent": _invalid(
+                consent2, _set("separateConsent", False), "BMDX-DM-123"
+            ),
+            "jurisdictions-without-permission": _invalid(
+                consent1,
+                _set("crossBorder", {"permitted": False, "jurisdictions": ["DE"]}),
+                "BMDX-DM-124",
+            ),
+            "period-ends-before-it-starts": _invalid(
+                consent1, _swap("provision/provisions/0/period", "start", "end"), "BMDX-DM-191"
+            ),
+        },
+        "access-request": {
+            "missing-requested": _invalid(named, _delete("requested"), "BMDX-DM-130"),
+            "records-and-query": (records_and_query, "BMDX-DM-131"),
+            "break-glass-without-justification": _invalid(
+                emergency, _delete("justification"), "BMDX-DM-132"
+            ),
+            "break-glass-for-treatment": _invalid(
+                emergency, _set("purpose", "treatment"), "BMDX-DM-132"
+            ),
+            "query-to-before-from": _invalid(
+                emergency, _set("query/to", "2023-06-30T23:59:59Z"), "BMDX-DM-191"
+            ),
+        },
+        "access-decision": {
+            "no-consent-cites-a-version": _invalid(by_consent, _delete("consent"), "BMDX-DM-137"),
+            "break-glass-permit-without-review": _invalid(
+                break_glass, _set("obligations", ["notify-patient"]), "BMDX-DM-138"
+            ),
+        },
+        "anomaly-alert": {
+            "window-ends-before-it-starts": _invalid(
+                alert, _swap("window", "start", "end"), "BMDX-DM-191"
+            ),
+        },
+        "supply-chain-event": {
+            "time-zone-offset-beyond-14-hours": _invalid(
+                commissioning, _set("eventTimeZoneOffset", "+15:00"), "BMDX-DM-155"
+            ),
+            "gtin-wrong-check-digit": _invalid(
+                commissioning, _set("product/gtin", wrong_check), "BMDX-DM-156"
+            ),
+            "aggregation-without-parent": _invalid(shipping, _delete("parentID"), "BMDX-DM-160"),
+            "transformation-with-action": _invalid(
+                commissioning, _set("eventType", "TransformationEvent"), "BMDX-DM-160"
+            ),
+        },
+        "insurance-claim": {
+            "quantity-zero": _invalid(claim, _set("items/0/quantity", 0), "BMDX-DM-165"),
+            "net-not-quantity-times-price": _invalid(
+                claim, _set("items/0/quantity", 2), "BMDX-DM-168"
+            ),
+            "total-not-the-sum": _invalid(
+                claim,
+                _set("total/value", str(Decimal(claim["total"]["value"]) + Decimal("0.10"))),
+                "BMDX-DM-168",
+            ),
+        },
+        "claim-adjudication": {
+            "benefit-above-eligible": _invalid(
+                adjudication,
+                _each(_set("items/1/benefit", "5.00"), _set("totalBenefit/value", "53.50")),
+                "BMDX-DM-171",
+            ),
+            "total-benefit-not-the-sum": _invalid(
+                adjudication, _set("totalBenefit/value", "50.00"), "BMDX-DM-171"
+            ),
+        },
+        "research-export": {
+            "negative-record-count": _invalid(export_k, _set("recordCount", -1), "BMDX-DM-175"),
+            "differential-privacy-without-epsilon": _invalid(
+                export_dp, _delete("deidentification/epsilon"), "BMDX-DM-176"
+            ),
+            "k-anonymity-with-epsilon": _invalid(
+                export_k, _set("deidentification/epsilon", "1.0"), "BMDX-DM-176"
+            ),
+            "cohort-ends-before-it-starts": _invalid(
+                export_k, _swap("cohort", "from", "to"), "BMDX-DM-191"
+            ),
+        },
+        "quality-report": {
+            "missing-generated": _invalid(report, _delete("generated"), "BMDX-DM-180"),
+            "indicator-twice": _invalid(
+                report, _set("indicators/1", report["indicators"][0]), "BMDX-DM-181"
+            ),
+            "period-ends-before-it-starts": _invalid(
+                report, _swap("period", "start", "end"), "BMDX-DM-191"
+            ),
+        },
+    }
+    for stem, found in cases.items():
+        ex.invalid[stem].update(found)
 
 
 def render(document: dict[str, Any]) -> str:

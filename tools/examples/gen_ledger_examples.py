@@ -33,7 +33,7 @@ import jwcrypto.jwk
 import rfc8785
 import yaml
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
-from jwcrypto.common import base64url_encode
+from jwcrypto.common import base64url_decode, base64url_encode
 from jwcrypto.jwe import JWE
 from jwcrypto.jwk import JWK
 from jwcrypto.jws import JWS
@@ -760,6 +760,7 @@ def build() -> tuple[dict[str, Examples], dict[str, Invalid]]:
     }
 
     _add_invalid(invalid, valid, p)
+    _add_rule_breaking(invalid, valid, p)
     _add_error_responses(valid, invalid)
     return valid, invalid
 
@@ -944,6 +945,111 @@ def _add_invalid(
         ),
         "missing-validator-set": (_mutate(capability, _delete("validatorSet")), "BMDX-DM-080"),
     }
+
+
+def _add_rule_breaking(
+    invalid: dict[str, Invalid], valid: dict[str, Examples], p: Mapping[str, Party]
+) -> None:
+    """Documents their schema accepts that break a rule checked by code (semantic.py)."""
+    hospital = valid["participant"]["hospital"]
+    invalid["participant"]["same-key-twice"] = (
+        _mutate(hospital, _set("keys", [hospital["keys"][0], *hospital["keys"]])),
+        "BMDX-DM-012",
+    )
+    p256 = valid["public-key"]["p256-signing"]
+    ed = valid["public-key"]["ed25519-signing"]
+    invalid["public-key"].update(
+        {
+            "ec-without-y": (_mutate(p256, _delete("y")), "BMDX-DM-023"),
+            "okp-with-y": (_mutate(ed, _set("y", p256["y"])), "BMDX-DM-023"),
+            "kid-of-another-key": (_mutate(p256, _set("kid", ed["kid"])), "BMDX-DM-022"),
+            "p256-signing-key-with-alg-ed25519": (
+                _mutate(p256, _set("alg", "Ed25519")),
+                "BMDX-DM-021",
+            ),
+        }
+    )
+    rotation = valid["key-rotation"]["hospital-p256"]
+    old = p["hospital"].sig
+    to_itself = {k: v for k, v in rotation.items() if k != "signatures"}
+    to_itself["newKey"] = old.public
+    invalid["key-rotation"]["rotation-to-the-same-key"] = (
+        signed(to_itself, [old], "rotation/to-itself"),
+        "BMDX-DM-026",
+    )
+    vset = valid["validator-set"]["genesis-3-of-4"]
+    first = vset["validators"][0]
+    second_key = Key("Ed25519", "sig", f"{p['northgate'].slug}/Ed25519/sig/2")
+    invalid["validator-set"].update(
+        {
+            "threshold-above-validators": (
+                _mutate(vset, _set("threshold", len(vset["validators"]) + 1)),
+                "BMDX-DM-034",
+            ),
+            "participant-twice-with-two-keys": (
+                _mutate(
+                    vset,
+                    _set(
+                        "validators",
+                        [*vset["validators"], {**first, "kid": second_key.kid}],
+                    ),
+                ),
+                "BMDX-DM-036",
+            ),
+        }
+    )
+    jwe = valid["jwe"]["two-recipients-with-aad"]
+    protected = json.loads(base64url_decode(jwe["protected"]))
+    invalid["jwe"].update(
+        {
+            "epk-ec-on-x25519": (
+                _mutate(jwe, _set("recipients/0/header/epk/crv", "X25519")),
+                "BMDX-DM-047",
+            ),
+            "enc-a128gcm": (
+                _mutate(
+                    jwe,
+                    _set(
+                        "protected",
+                        _b64(json.dumps({**protected, "enc": "A128GCM"}).encode()),
+                    ),
+                ),
+                "BMDX-DM-048",
+            ),
+        }
+    )
+    tx = valid["transaction"]["key-rotate"]
+    invalid["transaction"]["rotate-outputs-a-revocation"] = (
+        _mutate(tx, _set("outputs", [valid["key-revocation"]["retired-encryption-key"]])),
+        "BMDX-DM-053",
+    )
+    block = valid["block"]["height-2-key-changes"]
+    genesis = valid["block"]["genesis"]
+    invalid["block"].update(
+        {
+            "tx-count-not-the-body": (
+                _mutate(block, _set("header/txCount", block["header"]["txCount"] + 1)),
+                "BMDX-DM-061",
+            ),
+            "genesis-with-a-previous-block": (
+                _mutate(genesis, _set("header/previous", block["header"]["previous"])),
+                "BMDX-DM-061",
+            ),
+        }
+    )
+    inclusion = valid["inclusion-proof"]["key-rotate-at-height-2"]
+    invalid["inclusion-proof"]["leaf-index-beyond-tree"] = (
+        _mutate(inclusion, _set("leafIndex", inclusion["treeSize"])),
+        "BMDX-DM-071",
+    )
+    consistency = valid["consistency-proof"]["height-1-to-height-2"]
+    invalid["consistency-proof"]["first-larger-than-second"] = (
+        _mutate(
+            _mutate(consistency, _set("firstSize", consistency["secondSize"])),
+            _set("secondSize", consistency["firstSize"]),
+        ),
+        "BMDX-DM-076",
+    )
 
 
 def _private_d(key: Key) -> str:
