@@ -164,12 +164,13 @@ def test_double_spend_inside_one_block(net: Net) -> None:
     assert block.tx_count == 1
 
 
-@pytest.mark.requirement("BMDX-LED-017")
+@pytest.mark.requirement("BMDX-DM-053")
 def test_output_type_not_allowed_for_the_transaction_type(net: Net) -> None:
+    # A data-model rule (BMDX-DM-053), so step 2 refuses it before the type rules run.
     tx = net.net.transaction(
         net.lab, "key.rotate", [net.net.audit_event(net.lab)], timestamp=net.now()
     )
-    net.expect_rejected(tx, "type-rule", "BMDX-LED-017")
+    net.expect_rejected(tx, "schema", "BMDX-DM-053")
 
 
 @pytest.mark.requirement("BMDX-LED-017")

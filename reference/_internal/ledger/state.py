@@ -483,11 +483,9 @@ def _parse(tx: Any) -> tuple[Mapping[str, Any], _Canonical]:
 
 def _check_schema(doc: Mapping[str, Any]) -> None:
     """Step 2."""
-    schemas = schema_set()
-    validator = schemas.validator_for("Transaction")
-    if validator.is_valid(doc):
+    violations = schema_set().document_violations(doc, "Transaction")
+    if not violations:
         return
-    violations = schemas.violations(doc, "Transaction")
     first = violations[0]
     error = LedgerError(
         f"not a valid Transaction: {first.message} ({len(violations)} violation(s))",
