@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import jsonschema_rs
 
-from bmdx.reference._internal import anomaly, ijson, jwe, merkle
+from bmdx.reference._internal import anomaly, consent, ijson, jwe, merkle
 from bmdx.reference._internal.b64 import B64Error, b64url_decode, b64url_encode
 from bmdx.reference._internal.canonical import canonical_bytes, signing_payload
 from bmdx.reference._internal.documents import load_document, validate_document_bytes
@@ -253,6 +253,13 @@ def _verify_consistency(adapter: Adapter, args: dict[str, Any]) -> dict[str, Any
     return {"valid": valid}
 
 
+def _consent_decide(adapter: Adapter, args: dict[str, Any]) -> dict[str, Any]:
+    decision = consent.decide(
+        args["consents"], args["request"], args["requester"], args["records"], now=args["now"]
+    )
+    return {"decision": decision}
+
+
 def _anomaly_detect(adapter: Adapter, args: dict[str, Any]) -> dict[str, Any]:
     return {
         "alerts": anomaly.detect(args["events"], args["rules"], now=args["now"], root=adapter.root)
@@ -273,6 +280,7 @@ _HANDLERS: Mapping[str, Handler] = {
     "verify-inclusion": _verify_inclusion,
     "verify-consistency": _verify_consistency,
     "anomaly-detect": _anomaly_detect,
+    "consent-decide": _consent_decide,
 }
 
 
