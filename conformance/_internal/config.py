@@ -18,7 +18,7 @@ from bmdx.conformance._internal.errors import InputFileError
 from bmdx.conformance._internal.files import load_checked, strict_json_loads
 from bmdx.conformance._internal.targets import Participant
 
-__all__ = ["TargetConfig", "load_target_config"]
+__all__ = ["TargetConfig", "load_target_config", "participant_entry"]
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ def _private_jwk(data: Any, where: str) -> dict[str, Any]:
     return exported
 
 
-def _participant(entry: dict[str, Any], base: Path) -> Participant:
+def participant_entry(entry: dict[str, Any], base: Path) -> Participant:
+    """A participant of a target configuration, its key read (relative to ``base``)."""
     where = f"participant {entry['id']}"
     if "jwk" in entry:
         data = entry["jwk"]
@@ -74,6 +75,6 @@ def load_target_config(path: Path) -> TargetConfig:
         url=node.get("url"),
         ca_file=base / ca_file if ca_file else None,
         timeout=node.get("timeout_seconds"),
-        participants=tuple(_participant(p, base) for p in data.get("participants", ())),
-        governance=_participant(governance, base) if governance else None,
+        participants=tuple(participant_entry(p, base) for p in data.get("participants", ())),
+        governance=participant_entry(governance, base) if governance else None,
     )

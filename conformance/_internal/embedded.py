@@ -4,6 +4,10 @@ The suite never imports the reference implementation; it runs ``bmdx node serve`
 on ``PATH`` on a temporary SQLite store, waits until ``/.well-known/bmdx`` answers, and
 stops it afterwards.  The node's standard error is kept for the error message when it
 does not come up.
+
+With ``credentials=True`` the node runs as a development node (``--dev``) and writes its
+test participants' keys as a target configuration (``--credentials-out``); the suite
+then signs as those participants, exactly as it would with ``--config`` against any node.
 """
 
 from __future__ import annotations
@@ -20,10 +24,17 @@ from typing import Any
 
 import httpx
 
-from bmdx.conformance._internal.errors import TargetError
-from bmdx.conformance._internal.files import strict_json_loads
+from bmdx.conformance._internal.config import TargetConfig, participant_entry
+from bmdx.conformance._internal.errors import InputFileError, TargetError
+from bmdx.conformance._internal.files import load_checked, strict_json_loads
 
-__all__ = ["CAPABILITY_PATH", "EmbeddedNode", "fetch_capabilities", "reference_node_command"]
+__all__ = [
+    "CAPABILITY_PATH",
+    "EmbeddedNode",
+    "fetch_capabilities",
+    "load_credentials",
+    "reference_node_command",
+]
 
 CAPABILITY_PATH = "/.well-known/bmdx"
 _POLL_SECONDS = 0.1
@@ -83,6 +94,22 @@ def fetch_capabilities(
     return document if isinstance(document, dict) else None
 
 
+def load_credentials(path: Path) -> TargetConfig:
+    """The target configuration a development node wrote (JSON, target-config schema)."""
+    data = load_checked(path, "target-config")
+    base = path.resolve().parent
+    governance = data.get("governance")
+    node = data.get("node", {})
+    return TargetConfig(
+        path=path,
+        url=node.get("url"),
+        ca_file=None,
+        timeout=node.get("timeout_seconds"),
+        participants=tuple(participant_entry(p, base) for p in data.get("participants", ())),
+        governance=participant_entry(governance, base) if governance else None,
+    )
+
+
 class EmbeddedNode:
     """A node program run for the length of one certification."""
 
@@ -93,8 +120,11 @@ class EmbeddedNode:
         startup_timeout: float = 60.0,
         host: str = "127.0.0.1",
         clock: Callable[[], float] = time.monotonic,
+        credentials: bool = False,
     ) -> None:
         self.base_command = list(command)
+        self.credentials = credentials
+        self.config: TargetConfig | None = None
         self.startup_timeout = startup_timeout
         self.host = host
         self.clock = clock
@@ -135,6 +165,8 @@ class EmbeddedNode:
             "--port",
             str(port),
         ]
+        if self.credentials:
+            command += ["--dev", "--credentials-out", str(work / "credentials.json")]
         with self._stderr_path.open("wb") as stderr:
             try:
                 self._process = subprocess.Popen(  # noqa: S603 - the node program the user runs
@@ -149,9 +181,21 @@ class EmbeddedNode:
                 raise TargetError(f"cannot start the node: {e}", reason="node-start") from e
         try:
             self._wait_ready()
+            if self.credentials:
+                self.config = self._load_credentials(work / "credentials.json")
         except TargetError:
             self.stop()
             raise
+
+    @staticmethod
+    def _load_credentials(path: Path) -> TargetConfig:
+        try:
+            return load_credentials(path)
+        except InputFileError as e:
+            raise TargetError(
+                f"the development node wrote no usable credentials: {e.message}",
+                reason="node-start",
+            ) from e
 
     def _wait_ready(self) -> None:
         assert self._process is not None

@@ -168,8 +168,22 @@ def _target(
 ) -> Iterator[tuple[Target, TargetInfo]]:
     if kind == "embedded":
         command = options.node_command or reference_node_command()
-        with EmbeddedNode(command, startup_timeout=options.node_startup_timeout) as node:
-            yield Target(kind="embedded", url=node.url, seed=seed), _info(node.capabilities)
+        with EmbeddedNode(
+            command,
+            startup_timeout=options.node_startup_timeout,
+            credentials=options.node_command is None,
+        ) as node:
+            dev = node.config
+            yield (
+                Target(
+                    kind="embedded",
+                    url=node.url,
+                    seed=seed,
+                    participants=dev.participants if dev else (),
+                    governance=dev.governance if dev else None,
+                ),
+                _info(node.capabilities),
+            )
         return
     if kind == "http":
         url = options.target_url
@@ -378,6 +392,8 @@ def _execute(
     progress: ProgressSink = choose_progress(options.out, rich_bar=options.rich_progress)
     started = time.monotonic()
     with _target(options, prep.kind, prep.seed, prep.config) as (target, declared):
+        for participant in (*target.participants, *filter(None, [target.governance])):
+            prep.redactor.add_jwk(participant.jwk)
         plugin = ConformancePlugin(
             catalogue=prep.requirements,
             target=target,

@@ -13,8 +13,15 @@ from pathlib import Path
 import pytest
 
 from bmdx.conformance._internal.adapter_client import AdapterClient
+from bmdx.conformance._internal.http_client import NodeClient
 from bmdx.conformance._internal.specdata import spec_dir
-from bmdx.conformance._internal.targets import EVIDENCE_KEY, TARGET_KEY, Evidence, Target
+from bmdx.conformance._internal.targets import (
+    EVIDENCE_KEY,
+    TARGET_KEY,
+    Evidence,
+    Participant,
+    Target,
+)
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +101,51 @@ def fresh_adapter(target: Target, evidence: Evidence) -> Iterator[Callable[[], A
     yield make
     for client in started:
         client.kill()
+
+
+# -- HTTP nodes ---------------------------------------------------------------------
+
+
+def _node_target(target: Target) -> Target:
+    if target.kind not in ("http", "embedded") or not target.url:
+        pytest.skip("needs an HTTP node target")
+    return target
+
+
+def _client(target: Target, participant: Participant, evidence: Evidence) -> NodeClient:
+    assert target.url is not None
+    return NodeClient(
+        target.url,
+        participant,
+        evidence=evidence,
+        timeout=float(target.options.get("timeout", 30.0)),
+    )
+
+
+@pytest.fixture
+def participants(target: Target, evidence: Evidence) -> Iterator[tuple[NodeClient, ...]]:
+    """A signing client per configured participant, in the configuration's order."""
+    _node_target(target)
+    if not target.participants:
+        pytest.skip("the target configuration names no participants")
+    clients = tuple(_client(target, p, evidence) for p in target.participants)
+    yield clients
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def node(participants: tuple[NodeClient, ...]) -> NodeClient:
+    """The HTTP node under test, signed as the configuration's first participant."""
+    return participants[0]
+
+
+@pytest.fixture
+def governance(target: Target, evidence: Evidence) -> Iterator[NodeClient]:
+    """A client signing as the configuration's governance participant."""
+    _node_target(target)
+    if target.governance is None:
+        pytest.skip("the target configuration names no governance key")
+    client = _client(target, target.governance, evidence)
+    yield client
+    client.close()
