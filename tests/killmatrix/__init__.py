@@ -1,0 +1,1 @@
+"""The kill matrix: deliberately broken variants of the reference the suite must fail."""
