@@ -70,6 +70,19 @@ def reference_node_command() -> list[str]:
     return [program, "node", "serve"]
 
 
+def reference_adapter_command() -> tuple[str, ...]:
+    """``bmdx adapter`` beside ``bmdx node serve``: the embedded reference's library face.
+
+    Certifying the embedded reference covers both of its faces, the node over HTTP and
+    the library through the adapter protocol, so that profiles whose requirements are
+    observed through the adapter (core-format, for one) are observed too.
+    """
+    program = shutil.which("bmdx")
+    if program is None:
+        raise TargetError("`bmdx` is not on PATH", reason="node-unavailable")
+    return (program, "adapter")
+
+
 def _free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))

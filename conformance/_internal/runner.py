@@ -35,6 +35,7 @@ from bmdx.conformance._internal.config import TargetConfig, load_target_config
 from bmdx.conformance._internal.embedded import (
     EmbeddedNode,
     fetch_capabilities,
+    reference_adapter_command,
     reference_node_command,
 )
 from bmdx.conformance._internal.errors import ReportError, SuiteError, TargetError, UsageError
@@ -178,6 +179,9 @@ def _target(
                 Target(
                     kind="embedded",
                     url=node.url,
+                    adapter_command=(
+                        reference_adapter_command() if options.node_command is None else None
+                    ),
                     seed=seed,
                     participants=dev.participants if dev else (),
                     governance=dev.governance if dev else None,

@@ -43,7 +43,7 @@ def _timeout(target: Target) -> float:
 
 @pytest.fixture(scope="session")
 def adapter_session(target: Target) -> Iterator[AdapterClient]:
-    if target.kind != "adapter" or not target.adapter_command:
+    if not target.adapter_command:
         pytest.skip("needs an adapter target")
     client = AdapterClient(target.adapter_command, timeout=_timeout(target))
     client.start()
@@ -87,7 +87,7 @@ def supports(adapter: AdapterClient) -> Callable[[str], None]:
 @pytest.fixture
 def fresh_adapter(target: Target, evidence: Evidence) -> Iterator[Callable[[], AdapterClient]]:
     """Start private adapter processes (for tests of start, stop and end of input)."""
-    if target.kind != "adapter" or not target.adapter_command:
+    if not target.adapter_command:
         pytest.skip("needs an adapter target")
     started: list[AdapterClient] = []
 
