@@ -41,8 +41,8 @@ def test_ids_echoed(reference: AdapterClient) -> None:
 @pytest.mark.requirement("BMDX-ADP-002")
 def test_unsupported(reference: AdapterClient) -> None:
     assert reference.info is not None
-    assert "consent-decide" not in reference.info.commands
-    response = reference.call("consent-decide", consents=[], request={}, now="2025-01-01T00:00:00Z")
+    assert "no-such-command" not in reference.info.commands
+    response = reference.call("no-such-command")
     assert (response.ok, response.requirement, response.reason) == (
         False,
         "BMDX-ADP-002",
