@@ -22,7 +22,7 @@ from bmdx.reference._internal.specdata import spec_dir  # noqa: E402
 DOCS_DIR = HERE.parent
 REPO_ROOT = DOCS_DIR.parent
 
-site = generate_site(spec_dir(), REPO_ROOT, DOCS_DIR)
+site = generate_site(spec_dir(), REPO_ROOT, DOCS_DIR, run_tools=True)
 for path, content in site.files.items():
     if isinstance(content, bytes):
         with mkdocs_gen_files.open(path, "wb") as fh:

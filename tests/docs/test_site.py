@@ -113,6 +113,15 @@ def _h1(driver: Any) -> str:
         ("/", "BMDX"),
         ("/requirements/", "Requirements"),
         ("/objects/participant/", "Participant"),
+        ("/vendor-guide/", "Vendor guide"),
+        ("/conventions/consent/", "Consent evaluation"),
+        ("/anomaly/", "Anomaly rules"),
+        ("/conformance/claim/", "Claim"),
+        ("/conformance/adapter/", "The BMDX adapter protocol (version 1)"),
+        ("/conformance/kill-matrix/", "Kill matrix"),
+        ("/cli/", "Command line"),
+        ("/benchmarks/", "Benchmarks"),
+        ("/decisions/", "Design decisions and departures"),
     ],
 )
 def test_page_renders_its_main_heading(browser: Any, served: str, path: str, heading: str) -> None:
@@ -150,3 +159,24 @@ def test_search_finds_a_requirement_by_id(browser: Any, served: str) -> None:
     browser.save_screenshot(str(_artifact_dir() / "docs-search.png"))
     browser.get(href)
     assert browser.find_element(By.ID, REQUIREMENT).is_displayed()
+
+
+def test_vendor_guide_shows_the_checked_example_files(browser: Any, served: str) -> None:
+    browser.get(served + "/vendor-guide/")
+    blocks = [str(e.text) for e in browser.find_elements(By.CSS_SELECTOR, "article pre")]
+    claim = (REPO_ROOT / "docs" / "examples" / "claim.json").read_text(encoding="utf-8")
+    assert any('"claimVersion": 1' in b for b in blocks)
+    assert any(claim.splitlines()[1].strip() in b for b in blocks)
+    assert any("[[participants]]" in b for b in blocks)
+    assert any('"cmd": "canonicalize"' in b for b in blocks)
+
+
+def test_committee_guide_shows_tool_output_captured_at_build_time(
+    browser: Any, served: str
+) -> None:
+    browser.get(served + "/committee-guide/")
+    text = str(browser.find_element(By.CSS_SELECTOR, "article").text)
+    assert "$ bmdx spec lint" in text
+    assert "spec lint clean" in text or "error" in text
+    assert "reworded (pinned tests need review)" in text
+    assert "inserted here when the site is built" not in text

@@ -42,6 +42,9 @@ class KillVariant:
     name: str
     description: str
     requirements: tuple[str, ...]
+    target: str = ""
+    expected: tuple[str, ...] = ()
+    pins: tuple[str, ...] = ()  # as recorded: ``ID:hash`` or a bare id
 
 
 @dataclass
@@ -195,21 +198,24 @@ def scan_conformance_tests(suite_dir: Path) -> dict[str, list[tuple[str, str | N
     return found
 
 
+def kill_matrix_files(suite_dir: Path) -> list[Path]:
+    if not suite_dir.is_dir():
+        return []
+    return sorted(
+        p
+        for pattern in ("kill-matrix.yaml", "kill-matrix.yml", "kill-matrix.json")
+        for p in suite_dir.rglob(pattern)
+    )
+
+
 def load_kill_matrix(suite_dir: Path) -> list[KillVariant]:
     """The suite's self-test variants, from ``kill-matrix.yaml`` or ``.json`` in the suite.
 
     Each variant names the requirement ids the suite must fail it on (``requirements``,
     or ``kills``).
     """
-    if not suite_dir.is_dir():
-        return []
     out: list[KillVariant] = []
-    files = sorted(
-        p
-        for pattern in ("kill-matrix.yaml", "kill-matrix.yml", "kill-matrix.json")
-        for p in suite_dir.rglob(pattern)
-    )
-    for path in files:
+    for path in kill_matrix_files(suite_dir):
         data = load_yaml(path) if path.suffix != ".json" else json.loads(path.read_bytes())
         items = data.get("variants", []) if isinstance(data, dict) else data
         for item in items or ():
@@ -219,8 +225,11 @@ def load_kill_matrix(suite_dir: Path) -> list[KillVariant]:
             out.append(
                 KillVariant(
                     name=str(item.get("name") or item.get("id") or "?"),
-                    description=str(item.get("description", "")),
+                    description=" ".join(str(item.get("description", "")).split()),
                     requirements=tuple(str(i).partition(":")[0] for i in ids),
+                    target=str(item.get("target", "")),
+                    expected=tuple(str(i) for i in item.get("expected") or ()),
+                    pins=tuple(str(i) for i in ids),
                 )
             )
     return out

@@ -73,6 +73,7 @@ class _Renderer:
             ("minItems", "min items"),
             ("maxItems", "max items"),
             ("minimum", "minimum"),
+            ("exclusiveMinimum", "greater than"),
             ("maximum", "maximum"),
         ):
             if key in schema:
@@ -132,6 +133,9 @@ class _Renderer:
             out.append("")
             out += self.field_table(sub)
         return out
+
+
+constraints = _Renderer.constraints
 
 
 def _examples(spec_root: Path, stem: str) -> tuple[list[str], list[str]]:

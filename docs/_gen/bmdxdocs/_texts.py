@@ -7,6 +7,7 @@ import hashlib
 import re
 from pathlib import Path
 
+from bmdxdocs._conformance import conformance_site_path
 from bmdxdocs._md import cell, code, generated_note, link_ids, rel, rewrite_links
 from bmdxdocs._model import Catalogue
 
@@ -31,6 +32,12 @@ def site_path_for(spec_root: Path, spec_path: str) -> str | None:
         found = spec_path
     elif parts[0] == "api":
         found = "api/openapi.yaml" if spec_path.endswith(".yaml") else "api/index.md"
+    elif parts[0] == "conformance":
+        found = conformance_site_path(spec_root, spec_path)
+    elif parts[0] == "anomaly":
+        found = "anomaly.md"
+    elif spec_path == "security/wycheproof-profile.yaml":
+        found = "security-wycheproof.md"
     elif parts[0] == "examples" and len(parts) >= 3:
         schema = spec_root / "schemas" / "json" / f"{parts[2]}.json"
         found = f"objects/{parts[2]}.md" if schema.is_file() else None
