@@ -1,8 +1,8 @@
 """``bmdx node serve``: run a reference node (the HTTP interface of spec/api/openapi.yaml).
 
 ``--db`` is a store URL: ``sqlite:///PATH`` (the default, ``sqlite:///bmdx-node.db`` in
-the working directory) or ``postgresql://...`` for several node processes over one
-database.  ``--port 0`` picks a free port; the node prints its URL on stdout either
+the working directory) or ``postgresql://...`` (one node process per database: the
+node numbers its own audit transactions in memory, see docs/decisions.md).  ``--port 0`` picks a free port; the node prints its URL on stdout either
 way, then serves until SIGINT or SIGTERM, on which it commits the pooled transactions
 and stops.
 

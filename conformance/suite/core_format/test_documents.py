@@ -65,7 +65,7 @@ _LABEL_PINS = {
     "BMDX-DM-026": pytest.mark.requirement("BMDX-DM-026:f8e4111b87d30bec"),
     "BMDX-DM-027": pytest.mark.requirement("BMDX-DM-027:aa2f90c0dadc984a"),
     "BMDX-DM-028": pytest.mark.requirement("BMDX-DM-028:074ff7ed4991b8fe"),
-    "BMDX-DM-030": pytest.mark.requirement("BMDX-DM-030:b28b1ffa9b741f79"),
+    "BMDX-DM-030": pytest.mark.requirement("BMDX-DM-030:c88bf6db86306cca"),
     "BMDX-DM-033": pytest.mark.requirement("BMDX-DM-033:fe9f6e0153afb661"),
     "BMDX-DM-034": pytest.mark.requirement("BMDX-DM-034:ee61957b674e5b79"),
     "BMDX-DM-036": pytest.mark.requirement("BMDX-DM-036:dec908457ec8fec7"),
