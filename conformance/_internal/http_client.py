@@ -21,6 +21,7 @@ imports the reference implementation.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -28,7 +29,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -40,28 +41,38 @@ from http_message_signatures import (
     HTTPSignatureKeyResolver,
     algorithms,
 )
-from jwcrypto import jwk, jws
+from jwcrypto import jwe, jwk, jws
 
 from bmdx.conformance._internal.files import strict_json_loads
 from bmdx.conformance._internal.targets import Evidence, Participant
 
 __all__ = [
     "COMPONENTS",
+    "EMPTY_POLICY_HASH",
     "LABEL",
     "PARAMETERS",
+    "Member",
     "NodeClient",
     "NodeState",
     "Signing",
     "canonical",
+    "commitment",
     "consent_document",
+    "custodian_key",
     "digest",
+    "encrypt_payload",
+    "enrol",
     "fresh_nonce",
     "new_keys",
+    "open_payload",
     "pseudonym",
     "public_jwk",
     "public_key_document",
+    "record_envelope",
     "register_participant",
     "request_algorithm",
+    "request_digest",
+    "seal_record",
     "sign_object",
     "signature_headers",
     "timestamp",
@@ -718,8 +729,13 @@ def consent_document(
     version: int = 1,
     status: str = "active",
     issued_ago: int = 5,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A Consent version signed by ``grantor``, issued ``issued_ago`` seconds ago."""
+    """A Consent version signed by ``grantor``, issued ``issued_ago`` seconds ago.
+
+    ``extra`` sets or overrides members (``previous``, ``separateConsent``,
+    ``crossBorder``, ``jurisdiction``) before the grantor signs.
+    """
     document = {
         "objectType": "Consent",
         "consentId": consent_id or f"urn:uuid:{uuid.uuid4()}",
@@ -731,8 +747,58 @@ def consent_document(
         "provision": dict(provision),
         "separateConsent": False,
         "crossBorder": {"permitted": False},
+        **(extra or {}),
     }
     return sign_object(document, grantor.key, kid=grantor.kid)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A participant the suite registered: its signing keys and its encryption key.
+
+    ``encryption_key`` is the private X25519 JWK whose public half the participant
+    registered with ``use`` enc: the key a node wraps released payload keys for.
+    ``txid`` is the registration transaction.
+    """
+
+    participant: Participant
+    signing_keys: list[dict[str, Any]] = field(repr=False)
+    encryption_key: dict[str, Any] = field(repr=False)
+    txid: str
+
+
+def enrol(
+    governance: NodeClient,
+    roles: Sequence[str],
+    *,
+    signing_keys: int = 1,
+    jurisdiction: str | None = None,
+) -> Member:
+    """Submit the registration of a fresh participant, without waiting for its block.
+
+    Several registrations pooled together cost one block: submit them all, then wait
+    for the last ``txid``.
+    """
+    keys = [new_keys()[0] for _ in range(signing_keys)]
+    _, enc = new_keys()
+    pid = "urn:bmdx:participant:conformance-" + secrets.token_hex(8)
+    height = int(governance.head()["height"])
+    document: dict[str, Any] = {
+        "objectType": "Participant",
+        "id": pid,
+        "name": "Conformance test participant",
+        "roles": list(roles),
+        "keys": [*(public_key_document(k, "sig") for k in keys), public_key_document(enc, "enc")],
+        "registered": height + 1,
+    }
+    if jurisdiction is not None:
+        document["jurisdiction"] = jurisdiction
+    response = governance.post("/participants", json_body=document)
+    assert response.status_code == 202, (
+        f"POST /participants answered {response.status_code}: {response.text[:500]} [BMDX-API-020]"
+    )
+    person = Participant(id=pid, jwk=keys[0], role=roles[0], kid=keys[0]["kid"])
+    return Member(person, keys, enc, str(governance.json(response)["txid"]))
 
 
 def register_participant(
@@ -744,21 +810,132 @@ def register_participant(
     The node must accept a bare Participant from the governance participant (a
     development node) or a test fails here with the node's answer.
     """
-    keys = [new_keys()[0] for _ in range(signing_keys)]
-    _, enc = new_keys()
-    pid = "urn:bmdx:participant:conformance-" + secrets.token_hex(8)
-    height = int(governance.head()["height"])
-    document = {
-        "objectType": "Participant",
-        "id": pid,
-        "name": "Conformance test participant",
-        "roles": list(roles),
-        "keys": [*(public_key_document(k, "sig") for k in keys), public_key_document(enc, "enc")],
-        "registered": height + 1,
-    }
-    response = governance.post("/participants", json_body=document)
-    assert response.status_code == 202, (
-        f"POST /participants answered {response.status_code}: {response.text[:500]} [BMDX-API-020]"
+    member = enrol(governance, roles, signing_keys=signing_keys)
+    governance.wait_committed(member.txid)
+    return member.participant, member.signing_keys
+
+
+# -- records the suite publishes ------------------------------------------------------
+
+#: The digest an access decision cites when no consent version governs (BMDX-CON-007).
+EMPTY_POLICY_HASH = "sha-256:" + hashlib.sha256(b"{}").hexdigest()
+_SALT_BYTES = 32
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def custodian_key(capabilities: Mapping[str, Any]) -> dict[str, Any]:
+    """The node's encryption key (capability document ``nodeKeys``, ``use`` enc)."""
+    for key in capabilities.get("nodeKeys", ()):
+        if key.get("use") == "enc":
+            return dict(key)
+    raise AssertionError("the capability document lists no encryption key [BMDX-API-054]")
+
+
+def encrypt_payload(plaintext: bytes, recipients: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A BMDX Jwe of ``plaintext`` (A256GCM) for each public JWK in ``recipients``.
+
+    jwcrypto does the JOSE work; the suite only reshapes its JSON serialization into the
+    general form with ``objectType`` that spec/schemas/json/jwe.json fixes.
+    """
+    token = jwe.JWE(plaintext, protected=json.dumps({"enc": "A256GCM"}))
+    for key in recipients:
+        header = {"alg": "ECDH-ES+A256KW", "kid": key["kid"]}
+        token.add_recipient(jwk.JWK(**public_jwk(key)), header=json.dumps(header))
+    general: dict[str, Any] = json.loads(token.serialize(compact=False))
+    if "recipients" not in general:  # jwcrypto flattens a single recipient
+        general["recipients"] = [
+            {"header": general.pop("header"), "encrypted_key": general.pop("encrypted_key")}
+        ]
+    return {"objectType": "Jwe", **general}
+
+
+def open_payload(token: Mapping[str, Any], key: Mapping[str, Any]) -> bytes:
+    """The plaintext of a BMDX Jwe, decrypted by jwcrypto with the private JWK ``key``."""
+    opened = jwe.JWE()
+    opened.deserialize(
+        json.dumps({k: v for k, v in token.items() if k != "objectType"}), key=jwk.JWK(**key)
     )
-    governance.wait_committed(str(governance.json(response)["txid"]))
-    return Participant(id=pid, jwk=keys[0], role=roles[0], kid=keys[0]["kid"]), keys
+    return bytes(opened.payload)
+
+
+def commitment(salt: bytes, plaintext: bytes) -> str:
+    """The salted commitment of BMDX-DM-102: SHA-256 over salt || SHA-256(plaintext)."""
+    return "sha-256:" + hashlib.sha256(salt + hashlib.sha256(plaintext).digest()).hexdigest()
+
+
+def seal_record(
+    author: NodeClient,
+    header: Mapping[str, Any],
+    token: Mapping[str, Any],
+    salt: bytes | None,
+) -> dict[str, Any]:
+    """A RecordEnvelope: ``header`` with the payload descriptor of ``token``, signed.
+
+    ``header`` holds every other member (the commitment included), so a test can seal a
+    header that lies about its payload and still carries a valid author signature.
+    """
+    data = canonical(dict(token))
+    fields = {k: v for k, v in header.items() if k != "signatures"}
+    fields["payload"] = {
+        "objectType": "PayloadDescriptor",
+        "location": "sha-256:" + hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+        "mediaType": "application/jose+json",
+        "encryption": {"enc": "A256GCM", "keyAgreement": "ECDH-ES+A256KW"},
+        "recipients": len(token["recipients"]),
+        **header.get("payload", {}),
+    }
+    envelope: dict[str, Any] = {
+        "objectType": "RecordEnvelope",
+        "header": sign_object(fields, author.key, kid=author.kid),
+        "payload": dict(token),
+    }
+    if salt is not None:
+        envelope["salt"] = _b64url(salt)
+    return envelope
+
+
+def record_envelope(
+    author: NodeClient,
+    subject: str,
+    plaintext: bytes,
+    recipients: Sequence[Mapping[str, Any]],
+    *,
+    record_type: str = "lab-result",
+    sensitivity: str = "N",
+    data_classes: Sequence[str] | None = None,
+    created_ago: int = 60,
+) -> dict[str, Any]:
+    """A valid RecordEnvelope by ``author`` about ``subject``, encrypted to ``recipients``
+    (public encryption JWKs: the node's custodian key among them), with a fresh salt."""
+    salt = secrets.token_bytes(_SALT_BYTES)
+    header: dict[str, Any] = {
+        "objectType": "RecordHeader",
+        "recordId": f"urn:uuid:{uuid.uuid4()}",
+        "recordType": record_type,
+        "subject": subject,
+        "author": author.id,
+        "created": timestamp(author.clock() - created_ago),
+        "contentType": "application/fhir+json",
+        "contentVersion": "4.0.1",
+        "sensitivity": sensitivity,
+        "commitment": commitment(salt, plaintext),
+    }
+    if data_classes is not None:
+        header["dataClasses"] = list(data_classes)
+    return seal_record(author, header, encrypt_payload(plaintext, recipients), salt)
+
+
+def request_digest(request: httpx.Request) -> str:
+    """The ``requestDigest`` an AuditEvent of this request carries (BMDX-API-071)."""
+    parts = {
+        "method": request.method.upper(),
+        "targetUri": str(request.url),
+        "contentDigest": request.headers.get("content-digest", ""),
+        "signatureInput": request.headers.get("signature-input", ""),
+        "signature": request.headers.get("signature", ""),
+    }
+    return digest(parts)

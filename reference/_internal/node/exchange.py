@@ -27,8 +27,10 @@ What this module decides (spec/requirements/api.yaml, BMDX-API-050 to -099):
   (a decision and an audit event are made either way).
 * **Audit before answer.** Every attempt pools exactly one ``audit.append`` transaction
   before its response is produced: a response never exists for an unaudited attempt.
-  Decisions and audit appends run under the service lock, so a revocation pooled
-  before a read is decided governs it.
+  A read is decided and its key released outside the service lock (that is where its
+  work is), then audited under it, after checking that no consent version, erasure or
+  block was pooled or committed in between; if one was, the read is decided again under
+  the lock.  So a revocation pooled before a read's audit event governs that read.
 * **Erasure.** Crypto-shredding: the stored JWE (every wrap, the ciphertext) and the
   salt are deleted, a signed ErasureReceipt is put on the ledger in ``record.erase``
   consuming the header's version; the header and its commitment stay, and so do every
@@ -52,6 +54,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from jwcrypto.common import JWException
 from jwcrypto.jwk import JWK
 
 from bmdx.reference._internal import audit, ijson, jwe
@@ -69,7 +72,7 @@ from bmdx.reference._internal.errors import (
 from bmdx.reference._internal.keys import PublicKey, import_public_jwk
 from bmdx.reference._internal.ledger import Receipt
 from bmdx.reference._internal.ledger.genesis import Founder
-from bmdx.reference._internal.ledger.state import format_timestamp, version_of
+from bmdx.reference._internal.ledger.state import format_timestamp, parse_timestamp, version_of
 from bmdx.reference._internal.node.service import Caller, NodeService
 from bmdx.reference._internal.signing import verify_document
 from bmdx.reference._internal.storage.payloads import (
@@ -99,10 +102,11 @@ REQ_ALERTS = "BMDX-API-074"
 REQ_ERASE = "BMDX-API-080"
 REQ_GONE = "BMDX-API-081"
 REQ_CONSENT = "BMDX-API-085"
+REQ_CONSENT_ISSUED = "BMDX-CON-024"
+REQ_ONE_CONSENT = "BMDX-CON-025"
 
 SALT_BYTES = 32
 DEFAULT_PAGE = 100
-WRAP_CACHE = 65536
 
 
 def _sha256(data: bytes) -> str:
@@ -184,11 +188,26 @@ def _page(items: Sequence[Any], params: Mapping[str, Any]) -> dict[str, Any]:
     return page
 
 
+#: Microseconds in 400 Gregorian years (146097 days), the calendar's full cycle.
+_CYCLE_US = 146097 * 86400 * 1_000_000
+
+
+def _bound(value: str) -> int:
+    """The instant of a from/to parameter, year 0000 included.
+
+    RFC 3339 allows year 0000 and Python's datetime does not; the proleptic Gregorian
+    year 0 is year 400 shifted back by one 400-year cycle (both are leap years).
+    """
+    if value.startswith("0000-"):
+        return parse_instant("0400" + value[4:]) - _CYCLE_US
+    return parse_instant(value)
+
+
 def _in_period(recorded: str, params: Mapping[str, Any]) -> bool:
     at = parse_instant(recorded)
-    if "from" in params and at < parse_instant(params["from"]):
+    if "from" in params and at < _bound(params["from"]):
         return False
-    return not ("to" in params and at > parse_instant(params["to"]))
+    return not ("to" in params and at > _bound(params["to"]))
 
 
 # -- the index of ledger facts ------------------------------------------------------------
@@ -216,6 +235,8 @@ class _Index:
     committed: set[str] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
     size: int = 0
+    pooled: int = 0  # pool entries looked at, the last of them pool_mark
+    pool_mark: str = ""
 
     def add(self, doc: Mapping[str, Any], txid: str) -> None:
         if txid in self.seen:
@@ -241,6 +262,18 @@ class _Index:
                 self.alerts[output["alertId"]] = dict(output)
 
 
+@dataclass(slots=True)
+class _Outcome:
+    """A read decided (and its key released) but not yet audited: what to audit, answer."""
+
+    action: str
+    outcome: str
+    audit: dict[str, Any]
+    decision: dict[str, Any] | None
+    envelope: dict[str, Any] | None = None
+    error: BmdxError | None = None
+
+
 # -- the service --------------------------------------------------------------------------
 
 
@@ -262,9 +295,7 @@ class Exchange:
         self._index = _Index()
         self._participants: dict[str, tuple[int, dict[str, Any]]] = {}
         self._custodian: JWK | None = None
-        # (location, requester kid) -> the requester's wrap of the content key.  A wrap
-        # stays valid while the record and the key do; it is dropped on erasure.
-        self._wraps: dict[tuple[str, str], dict[str, Any]] = {}
+        self._encryption_keys: dict[str, tuple[int, JWK | None]] = {}
 
     # -- identity and keys ----------------------------------------------------------------
 
@@ -304,6 +335,23 @@ class Exchange:
         self._participants[participant_id] = (height, document)
         return document
 
+    def _encryption_key(self, participant_id: str) -> JWK | None:
+        """The participant's first encryption key valid now, imported once per block."""
+        height = self._height()
+        cached = self._encryption_keys.get(participant_id)
+        if cached is not None and cached[0] == height:
+            return cached[1]
+        found: JWK | None = None
+        for jwk in self.participant(participant_id).get("keys", []):
+            if jwk.get("use") == "enc":
+                try:
+                    found = JWK(**jwk)
+                except (JWException, ValueError, TypeError) as e:
+                    raise KeyImportError(f"not a usable JWK: {e}", reason="key-invalid") from e
+                break
+        self._encryption_keys[participant_id] = (height, found)
+        return found
+
     def _keys_of(self, participant_id: str) -> dict[str, PublicKey]:
         keys: dict[str, PublicKey] = {}
         for jwk in self.participant(participant_id).get("keys", []):
@@ -328,18 +376,24 @@ class Exchange:
                 if stored.txid not in index.seen:
                     index.add(ijson.loads(stored.canonical), stored.txid)
             index.size = size
-        for fx in ledger.pending:
+        pending = ledger.pending
+        start = index.pooled
+        if not 0 < start <= len(pending) or pending[start - 1].txid != index.pool_mark:
+            start = 0  # a new pool since the last look
+        for fx in pending[start:]:
             if fx.txid not in index.seen:
                 index.add(fx.document, fx.txid)
+        index.pooled = len(pending)
+        index.pool_mark = pending[-1].txid if pending else ""
         return index
 
     def _submit_own(
         self, tx_type: str, outputs: Sequence[Mapping[str, Any]], **kwargs: Any
     ) -> Receipt:
-        receipt = self.service.submit_own(tx_type, outputs, **kwargs)
-        for fx in self.service.ledger.pending:
-            if fx.txid == receipt.txid:
-                self._index.add(fx.document, fx.txid)
+        with self.service.lock:
+            receipt = self.service.submit_own(tx_type, outputs, **kwargs)
+            fx = self.service.ledger.pending[receipt.index]
+            self._index.add(fx.document, fx.txid)
         return receipt
 
     def _role(self, caller: Caller) -> str:
@@ -529,12 +583,14 @@ class Exchange:
     # -- decisions ------------------------------------------------------------------------
 
     def _decide(
-        self, index: _Index, request: Mapping[str, Any], headers: Sequence[Mapping[str, Any]]
+        self,
+        consents: Sequence[Mapping[str, Any]],
+        request: Mapping[str, Any],
+        headers: Sequence[Mapping[str, Any]],
     ) -> dict[str, Any]:
         requester = self.participant(request["requester"])
         now = format_timestamp(self.service.now())
-        consents = index.consents.get(request["subject"], [])
-        return decide(consents, request, requester, list(headers), now=now)
+        return decide(list(consents), request, requester, list(headers), now=now)
 
     def _request(
         self, caller: Caller, subject: str, records: Sequence[str], purpose: str
@@ -582,10 +638,10 @@ class Exchange:
                     REQ_READ,
                     "/records",
                 )
+        wanted = request["purpose"] if request is not None else str(purpose)
         with self.service.lock:
             index = self.refresh()
             entry = index.records.get(record_id)
-            wanted = request["purpose"] if request is not None else str(purpose)
             subject = request["subject"] if request is not None else None
             if entry is None or (subject is not None and entry.header["subject"] != subject):
                 # Same work and the same answer as a refusal by consent (BMDX-API-061).
@@ -593,45 +649,82 @@ class Exchange:
                 raise denied()
             if request is None:
                 request = self._request(caller, entry.header["subject"], [record_id], wanted)
-            try:
-                decision = self._decide(index, request, [entry.header])
-            except ConsentError:
-                self._audit(attempt, "denial", "denied", record=record_id, purpose=_purpose(wanted))
-                raise denied() from None
-            permitted = decision["decision"] == "permit"
-            payload = permitted and decision.get("scope") == "payload"
-            common: dict[str, Any] = {
-                "subject": entry.header["subject"],
-                "record": record_id,
-                "purpose": _purpose(wanted),
-                "decision": decision,
-            }
-            if not permitted or (payload_required and not payload):
-                self._audit(attempt, "denial", "denied", **common)
-                raise denied()
-            if entry.erasure is not None:
-                self._audit(attempt, "read", "error", **common)
-                receipt, txid = entry.erasure
-                raise ApiError(
-                    f"the record was erased on {receipt['erased']}; its receipt is transaction "
-                    f"{txid}",
-                    status=410,
-                    reason="erased",
-                    requirement=REQ_GONE,
+            stamp = self._stamp(index, entry, caller)
+            consents = list(index.consents.get(entry.header["subject"], []))
+        outcome = self._prepare(
+            entry, consents, request, caller=caller, payload_required=payload_required
+        )
+        with self.service.lock:
+            index = self.refresh()
+            if self._stamp(index, entry, caller) != stamp:
+                # Something that governs this read was pooled meanwhile: decide in order.
+                consents = list(index.consents.get(entry.header["subject"], []))
+                outcome = self._prepare(
+                    entry, consents, request, caller=caller, payload_required=payload_required
                 )
-            if not payload:
-                event = self._audit(attempt, "query", "success", **common)
-                return decision, event, None
-            try:
-                envelope = self._release(entry, caller)
-            except BmdxError:
-                self._audit(attempt, "read", "error", **common)
-                raise
-            action = "break-glass" if decision["breakGlass"] else "read"
-            event = self._audit(attempt, action, "success", **common)
-            if decision["breakGlass"]:
+            event = self._audit(attempt, outcome.action, outcome.outcome, **outcome.audit)
+            decision = outcome.decision
+            if outcome.error is not None or decision is None:
+                raise outcome.error or denied()
+            if outcome.action == "break-glass":
                 self._raise_alerts(index)
-        return decision, event, envelope
+        return decision, event, outcome.envelope
+
+    def _stamp(
+        self, index: _Index, entry: _Record, caller: Caller
+    ) -> tuple[int, bool, dict[str, Any]]:
+        """What a read's decision and release depend on besides time, to detect changes.
+
+        Consent versions are only ever added; an erasure is pooled once; the requester's
+        roles and keys are those of its registration valid at the head.
+        """
+        consents = index.consents.get(entry.header["subject"], [])
+        return len(consents), entry.erasure is not None, self.participant(caller.participant)
+
+    def _prepare(
+        self,
+        entry: _Record,
+        consents: Sequence[Mapping[str, Any]],
+        request: Mapping[str, Any],
+        *,
+        caller: Caller,
+        payload_required: bool,
+    ) -> _Outcome:
+        """Decide a read and release the key if permitted; what to audit and answer."""
+        record_id = entry.header["recordId"]
+        wanted = str(request["purpose"])
+        try:
+            decision = self._decide(consents, request, [entry.header])
+        except ConsentError:
+            refused = {"record": record_id, "purpose": _purpose(wanted)}
+            return _Outcome("denial", "denied", refused, None, error=denied())
+        permitted = decision["decision"] == "permit"
+        payload = permitted and decision.get("scope") == "payload"
+        common: dict[str, Any] = {
+            "subject": entry.header["subject"],
+            "record": record_id,
+            "purpose": _purpose(wanted),
+            "decision": decision,
+        }
+        if not permitted or (payload_required and not payload):
+            return _Outcome("denial", "denied", common, decision, error=denied())
+        if entry.erasure is not None:
+            receipt, txid = entry.erasure
+            gone = ApiError(
+                f"the record was erased on {receipt['erased']}; its receipt is transaction {txid}",
+                status=410,
+                reason="erased",
+                requirement=REQ_GONE,
+            )
+            return _Outcome("read", "error", common, decision, error=gone)
+        if not payload:
+            return _Outcome("query", "success", common, decision)
+        try:
+            envelope = self._release(entry, caller)
+        except BmdxError as e:
+            return _Outcome("read", "error", common, decision, error=e)
+        action = "break-glass" if decision["breakGlass"] else "read"
+        return _Outcome(action, "success", common, decision, envelope=envelope)
 
     def erasure_of(self, record_id: str) -> tuple[dict[str, Any], str] | None:
         """The ErasureReceipt of an erased record and the transaction holding it."""
@@ -649,11 +742,7 @@ class Exchange:
                 reason="erased",
                 requirement=REQ_GONE,
             )
-        target = None
-        for jwk in self.participant(caller.participant).get("keys", []):
-            if jwk.get("use") == "enc":
-                target = jwk
-                break
+        target = self._encryption_key(caller.participant)
         if target is None:
             raise _unprocessable(
                 f"{caller.participant} has no registered encryption key to release a key to",
@@ -662,16 +751,10 @@ class Exchange:
             )
         token = ijson.loads(stored.jwe)
         kid = jwe.recipient_kid(target)
-        wrap = self._wraps.get((stored.location, kid))
-        if wrap is None:
-            mine = [r for r in token["recipients"] if r.get("header", {}).get("kid") == kid]
-            if not mine:
-                mine = jwe.add_recipient(token, self.custodian_key(), target)["recipients"][-1:]
-            wrap = mine[0]
-            if len(self._wraps) >= WRAP_CACHE:
-                self._wraps.clear()
-            self._wraps[stored.location, kid] = wrap
-        token["recipients"] = [wrap]
+        mine = [r for r in token["recipients"] if r.get("header", {}).get("kid") == kid]
+        if not mine:
+            mine = jwe.add_recipient(token, self.custodian_key(), target)["recipients"][-1:]
+        token["recipients"] = mine[:1]
         return {
             "objectType": "RecordEnvelope",
             "header": entry.header,
@@ -701,7 +784,9 @@ class Exchange:
                     attempt.caller, header["subject"], [header["recordId"]], purpose
                 )
                 try:
-                    decision = self._decide(index, request, [header])
+                    decision = self._decide(
+                        index.consents.get(header["subject"], []), request, [header]
+                    )
                 except ConsentError:
                     continue
                 if decision["decision"] == "permit":
@@ -739,6 +824,24 @@ class Exchange:
                         "not-a-revocation",
                         REQ_CONSENT,
                         f"/outputs/{i}/status",
+                    )
+                # A version takes effect at its issued time, which may not lie after the
+                # moment the transaction says it was sent.
+                if parse_timestamp(output["issued"]) > parse_timestamp(doc["timestamp"]):
+                    raise _unprocessable(
+                        "the Consent is issued after the transaction's timestamp",
+                        "issued-after-transaction",
+                        REQ_CONSENT_ISSUED,
+                        f"/outputs/{i}/issued",
+                    )
+                # One consent per subject: every decision cites one version of it.
+                known = self._index.consents.get(output["subject"], [])
+                if any(c["consentId"] != output["consentId"] for c in known):
+                    raise _unprocessable(
+                        "the subject already has a consent with another consentId",
+                        "multiple-consents",
+                        REQ_ONE_CONSENT,
+                        f"/outputs/{i}/consentId",
                     )
 
         with self.service.lock:
@@ -946,7 +1049,6 @@ class Exchange:
                 inputs=[{"objectId": record_id, "version": entry.version}],
             )
             self.payloads.destroy(location)
-            self._wraps = {k: v for k, v in self._wraps.items() if k[0] != location}
             self._audit(attempt, "erasure", "success", subject=subject, record=record_id)
         return signed
 
@@ -979,7 +1081,7 @@ def exchange_for(service: NodeService, *, payloads: PayloadStore | None = None) 
     with _LOCK:
         found = _EXCHANGES.get(service)
         if found is None:
-            store = payloads or open_payload_store(service.ledger.store.url)
+            store = payloads or open_payload_store(service.store_url or service.ledger.store.url)
             found = Exchange(service, store)
             _EXCHANGES[service] = found
         return found
