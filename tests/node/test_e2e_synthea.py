@@ -1,5 +1,6 @@
 """End to end: two hospitals, a lab, a patient, an insurer and a regulator exchange
-Synthea records under consent, over the node's HTTP interface.
+Synthea records (and DICOM imaging metadata from pydicom's test files) under consent,
+over the node's HTTP interface.
 
 Revocation cuts access; break-glass is permitted, flagged and queued as an alert; the
 regulator sees metadata only; the patient's access history lists every attempt on the
@@ -16,9 +17,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pydicom
 import pytest
 from defusedxml import ElementTree
 from jwcrypto.jwk import JWK
+from pydicom.data import get_testdata_file
 
 from bmdx.reference._internal import jwe, merkle
 from bmdx.reference._internal.canonical import canonical_bytes
@@ -66,7 +69,17 @@ def synthea_payloads() -> list[tuple[str, bytes, str, str]]:
         ("emr-document", encode(condition), "application/fhir+json", "diagnoses"),
         ("health-measurement", encode(vital), "application/fhir+json", "vital-signs"),
         ("insurance-claim", encode(claim), "application/fhir+json", "financial"),
+        ("imaging-study", imaging_metadata(), "application/dicom+json", "imaging"),
     ]
+
+
+def imaging_metadata() -> bytes:
+    """DICOM JSON metadata (PS3.18 F.2) of pydicom's CT test image, pixel data left out."""
+    dataset_ = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    del dataset_.PixelData
+    metadata = dataset_.to_json().encode()
+    assert b'"00080060": {"Value": ["CT"]' in metadata  # Modality
+    return metadata
 
 
 def private(world: World, slug: str) -> JWK:
@@ -101,6 +114,8 @@ async def test_synthea_exchange_end_to_end(world: World) -> None:
             data,
             record_type=record_type,
             content_type=content_type,
+            # DICOM metadata follows a DICOM edition, the FHIR resources FHIR R4.
+            content_version="2024b" if content_type == "application/dicom+json" else "4.0.1",
             data_classes=[data_class],
         )
         response = await world.client(author).post("/records", json=envelope)
