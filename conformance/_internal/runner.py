@@ -88,6 +88,10 @@ class RunOptions:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     # What tests substitute: the node program, the suite directory, the profiles list.
     node_command: Sequence[str] | None = None
+    # A substitute built from the reference (a kill-matrix variant) runs like it: as a
+    # development node writing its credentials, with its own adapter program beside it.
+    node_dev: bool = False
+    node_adapter_command: Sequence[str] | None = None
     node_startup_timeout: float = 60.0
     suite_dir: Path | None = None
     profiles_file: Path = PROFILES_FILE
@@ -168,20 +172,25 @@ def _target(
     options: RunOptions, kind: str, seed: int, config: TargetConfig | None
 ) -> Iterator[tuple[Target, TargetInfo]]:
     if kind == "embedded":
+        substitute = options.node_command is not None
         command = options.node_command or reference_node_command()
+        if not substitute:
+            adapter: tuple[str, ...] | None = reference_adapter_command()
+        elif options.node_adapter_command:
+            adapter = tuple(options.node_adapter_command)
+        else:
+            adapter = None
         with EmbeddedNode(
             command,
             startup_timeout=options.node_startup_timeout,
-            credentials=options.node_command is None,
+            credentials=not substitute or options.node_dev,
         ) as node:
             dev = node.config
             yield (
                 Target(
                     kind="embedded",
                     url=node.url,
-                    adapter_command=(
-                        reference_adapter_command() if options.node_command is None else None
-                    ),
+                    adapter_command=adapter,
                     seed=seed,
                     participants=dev.participants if dev else (),
                     governance=dev.governance if dev else None,

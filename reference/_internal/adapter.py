@@ -177,7 +177,11 @@ def _validate(adapter: Adapter, args: dict[str, Any]) -> dict[str, Any]:
     report = validate_document_bytes(_bytes(args["input"]), root=adapter.root)
     violations = []
     for v in report.violations:
-        entry = {"requirement": v.requirement, "pointer": v.pointer, "message": v.message}
+        entry = {
+            "requirement": v.requirement,
+            "pointer": _text(v.pointer),
+            "message": _text(v.message),
+        }
         if v.xpath is not None:
             entry["xpath"] = v.xpath
         violations.append(entry)

@@ -95,20 +95,22 @@ def load_variants(path: Path = VARIANTS_FILE) -> list[Variant]:
     return out
 
 
+def _run_argv(name: str, target: str, report_dir: Path) -> list[str]:
+    """The certification of ``name`` as ``target``: the adapter, or the node over HTTP."""
+    common = ["--seed", str(SEED), "--report-dir", str(report_dir)]
+    if target == "adapter":
+        command = shlex.join([sys.executable, "-m", "tests.killmatrix.launch", name, "adapter"])
+        return [sys.executable, "-m", "bmdx.conformance", "run", "--adapter", command, *common]
+    if target == "http":
+        return [sys.executable, "-m", "tests.killmatrix.certify_node", name, *common]
+    raise ValueError(f"unsupported kill-matrix target {target!r}")
+
+
 def certify(
     name: str, tests: Sequence[str], report_dir: Path, *, target: str = "adapter"
 ) -> Observation:
-    """Run ``bmdx-conformance run`` on the variant ``name`` (``none``: the reference)."""
-    if target != "adapter":
-        raise ValueError(f"unsupported kill-matrix target {target!r}")
-    command = shlex.join([sys.executable, "-m", "tests.killmatrix.launch", name, "adapter"])
-    argv = [
-        sys.executable, "-m", "bmdx.conformance",
-        "run",
-        "--adapter", command,
-        "--seed", str(SEED),
-        "--report-dir", str(report_dir),
-    ]  # fmt: skip
+    """Certify the variant ``name`` (``none``: the reference) as ``target``."""
+    argv = _run_argv(name, target, report_dir)
     for selector in tests:
         argv += ["--test", selector]
     env = {

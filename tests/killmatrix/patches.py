@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import builtins
+import contextvars
 import copy
 import dataclasses
 import hashlib
@@ -31,6 +32,9 @@ from bmdx.reference._internal import (
     adapter,
     anomaly,
     canonical,
+    consent,
+    documents,
+    httpsig,
     ijson,
     jwe,
     jws,
@@ -40,7 +44,12 @@ from bmdx.reference._internal import (
     signing,
     xmlmap,
 )
-from bmdx.reference._internal.errors import SignatureError
+from bmdx.reference._internal.errors import ApiError, IJsonError, SignatureError
+from bmdx.reference._internal.ledger import node as ledger_node
+from bmdx.reference._internal.ledger import state as ledger_state
+from bmdx.reference._internal.node import exchange as node_exchange
+from bmdx.reference._internal.node import service as node_service
+from bmdx.reference._internal.node import web
 from bmdx.reference.cli import _adapter
 
 __all__ = ["PATCHES", "apply"]
@@ -543,3 +552,300 @@ def _threshold_off_by_one() -> None:
 
     anomaly._parse_rules = lowered
     anomaly._alert = restored
+
+
+# --- adapter commands -------------------------------------------------------------------
+
+
+@_patch("validate-lenient-json")
+def _validate_lenient_json() -> None:
+    """validate reads JSON with the platform parser when the strict one refuses it for a
+    duplicate name, a lone surrogate or a number outside I-JSON, and judges the schema
+    only (canonicalize stays strict)."""
+
+    original = documents.load_document
+    lenient = {"BMDX-FMT-003", "BMDX-FMT-004", "BMDX-FMT-005"}
+
+    def load_document(data: bytes, **kw: Any) -> tuple[Any, Any]:
+        try:
+            return original(data, **kw)
+        except IJsonError as e:
+            if e.requirement not in lenient:
+                raise
+            return json.loads(data), "json"
+
+    documents.load_document = load_document
+
+
+# --- the node: request authentication ---------------------------------------------------
+
+_UNSIGNED: contextvars.ContextVar[bool] = contextvars.ContextVar("unsigned", default=False)
+
+
+class _OpenWhenUnsigned(set[tuple[str, str]]):
+    """The node's unauthenticated operations, plus every operation of an unsigned request."""
+
+    def __contains__(self, item: object) -> bool:
+        return _UNSIGNED.get() or super().__contains__(item)
+
+
+@_patch("node-unsigned-requests-served")
+def _unsigned_served() -> None:
+    """Authentication is optional: a request without signature fields is served as an
+    anonymous one (operations that need a caller still refuse it)."""
+
+    original_init, original_handle = web.Intake.__init__, web.Intake._handle
+
+    def init(self: Any, app: Any, **kw: Any) -> None:
+        original_init(self, app, **kw)
+        self.open = _OpenWhenUnsigned(self.open)
+
+    async def handle(self: Any, scope: Any, receive: Any, send: Any) -> None:
+        names = {name.lower() for name, _ in scope["headers"]}
+        token = _UNSIGNED.set(b"signature" not in names and b"signature-input" not in names)
+        try:
+            await original_handle(self, scope, receive, send)
+        finally:
+            _UNSIGNED.reset(token)
+
+    web.Intake.__init__ = init  # type: ignore[method-assign]
+    web.Intake._handle = handle  # type: ignore[method-assign]
+
+
+@_patch("node-nonce-cache-disabled")
+def _nonce_cache_disabled() -> None:
+    """The RFC 9421 nonce cache remembers nothing: a request replayed within the window
+    verifies again."""
+
+    def seen(self: Any, kid: str, nonce: str, now: int) -> bool:
+        return False
+
+    def claim(self: Any, kid: str, nonce: str, expires: int, now: int) -> None:
+        return None
+
+    httpsig._ReplayCache.seen = seen  # type: ignore[method-assign]
+    httpsig._ReplayCache.claim = claim  # type: ignore[method-assign]
+
+
+@_patch("node-body-limit-removed")
+def _body_limit_removed() -> None:
+    """The intake reads bodies of any size; only the parser behind it has a limit."""
+
+    original = web.Intake.__init__
+
+    def init(self: Any, app: Any, **kw: Any) -> None:
+        original(self, app, **kw)
+        self.max_body = 2**62
+
+    web.Intake.__init__ = init  # type: ignore[method-assign]
+
+
+# --- the node: the ledger's state machine and what it serves ----------------------------
+
+
+@_patch("ledger-sequence-unchecked")
+def _sequence_unchecked() -> None:
+    """Step 6 of the transaction state machine is skipped: any sequence number passes."""
+
+    def check_sequence(tx: Any) -> None:
+        return None
+
+    ledger_state._check_sequence = check_sequence
+
+
+@_patch("ledger-spent-input-accepted")
+def _spent_input_accepted() -> None:
+    """Step 7 checks that each input exists on the ledger, not that it is still live."""
+
+    def check_inputs(tx: Any) -> None:
+        for i, ref in enumerate(tx.doc["inputs"]):
+            if tx.view.object_state(ref["objectId"], ref["version"]) is None:
+                raise ledger_state._reject(
+                    "unknown-input",
+                    f"input {ref['objectId']} version {ref['version']} is not on the ledger",
+                    pointer=f"/inputs/{i}",
+                )
+
+    ledger_state._check_inputs = check_inputs
+
+
+@_patch("ledger-bad-signature-accepted")
+def _ledger_bad_signature() -> None:
+    """Transaction signatures: every header check runs, but a signature that does not
+    verify is taken as made by the key its kid names."""
+
+    original = ledger_state.verify_signatures  # type: ignore[attr-defined]
+
+    def verify_signatures(entries: Any, payload: bytes, keys: Any) -> Any:
+        try:
+            return original(entries, payload, keys)
+        except SignatureError as e:
+            if e.reason != "signature-mismatch":
+                raise
+            out = []
+            for entry in entries:
+                header = _header(entry) or {}
+                kid = str(header.get("kid"))
+                key = keys.get(kid)
+                if key is None:
+                    raise
+                out.append(jws.VerifiedSignature(kid=kid, alg=str(header.get("alg")), key=key))
+            return out
+
+    ledger_state.verify_signatures = verify_signatures  # type: ignore[attr-defined]
+
+
+@_patch("node-blocks-served-short-of-threshold")
+def _blocks_short_of_threshold() -> None:
+    """Blocks are served with the last validator signature of their tail dropped: k-1
+    signatures where the validator set needs k."""
+
+    original = node_service.block_document  # type: ignore[attr-defined]
+
+    def block_document(store: Any, record: Any) -> dict[str, Any]:
+        document = original(store, record)
+        document["tail"]["signatures"] = document["tail"]["signatures"][:-1]
+        return document
+
+    node_service.block_document = block_document  # type: ignore[attr-defined]
+
+
+@_patch("node-proof-leaf-unprefixed")
+def _proof_leaf_unprefixed() -> None:
+    """Served inclusion proofs state a leaf hash computed without the RFC 9162 0x00 prefix."""
+
+    def leaf_hash(entry: bytes) -> bytes:
+        return hashlib.sha256(entry).digest()
+
+    ledger_node.leaf_hash = leaf_hash  # type: ignore[attr-defined]
+
+
+# --- the node: records, consent and the audit trail -------------------------------------
+
+
+@_patch("node-404-for-unknown-records")
+def _unknown_records_404() -> None:
+    """A read of a record that does not exist is answered 404, not the uniform 403: the
+    answer tells who may not read a record whether it exists."""
+
+    original = node_exchange.Exchange.read
+
+    def read(self: Any, attempt: Any, record_id: str, *args: Any, **kw: Any) -> Any:
+        try:
+            return original(self, attempt, record_id, *args, **kw)
+        except ApiError as e:
+            with self.service.lock:
+                known = record_id in self.refresh().records
+            if e.reason != "access-denied" or known:
+                raise
+            raise ApiError(
+                "no such record", status=404, reason="not-found", requirement="BMDX-API-014"
+            ) from e
+
+    node_exchange.Exchange.read = read  # type: ignore[method-assign]
+
+
+@_patch("node-query-ignores-subject")
+def _query_ignores_subject() -> None:
+    """GET /records drops the subject criterion: it answers every record the requester's
+    consents permit, other patients' records included."""
+
+    original = node_exchange.Exchange.query
+
+    def query(self: Any, attempt: Any, params: Mapping[str, Any]) -> Any:
+        return original(self, attempt, {k: v for k, v in params.items() if k != "subject"})
+
+    node_exchange.Exchange.query = query  # type: ignore[method-assign]
+
+
+@_patch("consent-revocation-ignored")
+def _revocation_ignored() -> None:
+    """A revoked governing consent version is evaluated on its provisions as if active."""
+
+    original = consent._evaluate
+
+    def evaluate(governing: Any, unit: Any, ctx: Any) -> Any:
+        if governing is not None and governing.get("status") == "revoked":
+            governing = {**governing, "status": "active"}
+        return original(governing, unit, ctx)
+
+    consent._evaluate = evaluate  # type: ignore[assignment]
+
+
+@_patch("node-break-glass-not-flagged")
+def _break_glass_not_flagged() -> None:
+    """A break-glass access is audited as an ordinary read: no break-glass event, so no
+    alert and no review."""
+
+    original = node_exchange.Exchange._prepare
+
+    def prepare(self: Any, *args: Any, **kw: Any) -> Any:
+        outcome = original(self, *args, **kw)
+        if outcome.action == "break-glass":
+            outcome.action = "read"
+        return outcome
+
+    node_exchange.Exchange._prepare = prepare  # type: ignore[method-assign]
+
+
+@_patch("node-denials-unaudited")
+def _denials_unaudited() -> None:
+    """Refused attempts leave no audit event; only permitted ones are recorded."""
+
+    original = node_exchange.Exchange._audit
+
+    def audit(self: Any, attempt: Any, action: str, outcome: str, **kw: Any) -> str:
+        if action == "denial":
+            return str(self._new_id())
+        return str(original(self, attempt, action, outcome, **kw))
+
+    node_exchange.Exchange._audit = audit  # type: ignore[method-assign]
+
+
+@_patch("node-audit-purpose-dropped")
+def _audit_purpose_dropped() -> None:
+    """Audit events are recorded without the purpose of use of the attempt."""
+
+    original = node_exchange.Exchange._audit
+
+    def audit(self: Any, attempt: Any, action: str, outcome: str, **kw: Any) -> str:
+        kw.pop("purpose", None)
+        return str(original(self, attempt, action, outcome, **kw))
+
+    node_exchange.Exchange._audit = audit  # type: ignore[method-assign]
+
+
+class _KeepingPayloads:
+    """A payload store whose ``destroy`` keeps everything."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def destroy(self, location: str) -> None:
+        return None
+
+
+@_patch("node-erasure-keeps-wraps")
+def _erasure_keeps_wraps() -> None:
+    """Erasure puts its signed receipt on the ledger but shreds nothing: the stored JWE
+    keeps every wrap, and reads go on releasing the content key."""
+
+    original = node_exchange.Exchange.erase
+
+    def erase(self: Any, attempt: Any, record_id: str) -> Any:
+        payloads = self.payloads
+        self.payloads = _KeepingPayloads(payloads)
+        try:
+            receipt = original(self, attempt, record_id)
+        finally:
+            self.payloads = payloads
+        with self.service.lock:
+            entry = self.refresh().records.get(record_id)
+            if entry is not None:
+                entry.erasure = None
+        return receipt
+
+    node_exchange.Exchange.erase = erase  # type: ignore[method-assign]

@@ -3,9 +3,10 @@
 Each variant of ``variants.yaml`` is the reference with one component replaced or
 wrapped (``patches.py``, applied in the variant's own process by ``launch.py``).  Each
 is certified by ``bmdx-conformance run`` exactly as a vendor's implementation would
-be, restricted to the tests that touch the broken component.  The run must fail, on
-at least the variant's expected requirement ids, with no suite error; the unmodified
-reference must pass the same tests with zero failures.  ``conformance/kill-matrix.yaml``
+be (an ``http`` variant as the embedded node, its adapter beside it), restricted to
+the tests that touch the broken component.  The run must fail, on at least the
+variant's expected requirement ids, with no suite error; the unmodified reference must
+pass the same tests, as each target, with zero failures.  ``conformance/kill-matrix.yaml``
 records what was observed and must match today's runs.
 """
 
@@ -39,8 +40,16 @@ MINIMUM_VARIANTS = 25
 _PIN = re.compile(r"BMDX-([A-Z]+)-\d{3}:[0-9a-f]{16}")
 
 
-def _union_of_tests() -> tuple[str, ...]:
-    return tuple(sorted({t for v in VARIANTS if v.target == "adapter" for t in v.tests}))
+TARGETS = ("adapter", "http")
+
+
+def _union_of_tests(target: str) -> tuple[str, ...]:
+    return tuple(sorted({t for v in VARIANTS if v.target == target for t in v.tests}))
+
+
+def _reference(target: str) -> str:
+    """The run key of the unmodified reference certified as ``target``."""
+    return f"{REFERENCE}@{target}"
 
 
 class _Runs:
@@ -51,20 +60,21 @@ class _Runs:
         self.pool = ThreadPoolExecutor(max_workers=2)
         self.futures: dict[str, Future[Observation]] = {}
 
-    def submit(self, name: str) -> None:
-        if name in self.futures:
+    def submit(self, key: str) -> None:
+        if key in self.futures:
             return
+        name, _, target = key.partition("@")
         if name == REFERENCE:
-            tests, target = _union_of_tests(), "adapter"
+            tests = _union_of_tests(target)
         else:
             tests, target = BY_NAME[name].tests, BY_NAME[name].target
-        self.futures[name] = self.pool.submit(
-            certify, name, tests, self.workdir / name, target=target
+        self.futures[key] = self.pool.submit(
+            certify, name, tests, self.workdir / key, target=target
         )
 
-    def get(self, name: str) -> Observation:
-        self.submit(name)
-        return self.futures[name].result()
+    def get(self, key: str) -> Observation:
+        self.submit(key)
+        return self.futures[key].result()
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +88,8 @@ def runs(
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "variant" in callspec.params:
             wanted.append(callspec.params["variant"].name)
-        elif item.name.startswith("test_reference"):
-            wanted.append(REFERENCE)
+        elif callspec is not None and item.name.startswith("test_reference"):
+            wanted.append(_reference(callspec.params["target"]))
         elif item.name.startswith("test_matrix_file"):
             wanted += [v.name for v in VARIANTS]
     for name in wanted:
@@ -109,8 +119,9 @@ def test_variant_is_caught(runs: _Runs, variant: Variant) -> None:
     assert not missing, f"{variant.name} was not failed on {sorted(missing)}: " + _explain(seen)
 
 
-def test_reference_passes_every_kill_matrix_test(runs: _Runs) -> None:
-    seen = runs.get(REFERENCE)
+@pytest.mark.parametrize("target", TARGETS)
+def test_reference_passes_every_kill_matrix_test(runs: _Runs, target: str) -> None:
+    seen = runs.get(_reference(target))
     assert seen.suite_errors == (), _explain(seen)
     assert seen.failed_tests == (), _explain(seen)
     assert seen.failed == (), _explain(seen)
@@ -128,6 +139,7 @@ def test_matrix_file_is_current(runs: _Runs) -> None:
 def test_every_variant_has_a_patch_and_the_reference_none() -> None:
     assert sorted(PATCHES) == sorted(BY_NAME)
     assert REFERENCE not in PATCHES
+    assert {v.target for v in VARIANTS} == set(TARGETS)
 
 
 def test_enough_variants_in_every_tested_area() -> None:

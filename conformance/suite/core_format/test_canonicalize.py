@@ -154,6 +154,51 @@ def test_numbers(adapter: AdapterClient, supports: Callable[[str], None], data: 
     _refused(adapter, data, "BMDX-FMT-005")
 
 
+# A receiver that validates reads its input as strictly as one that canonicalises: the
+# I-JSON cases go to validate too, each pinned to the input requirement it breaks.
+_VALIDATE_PINS = {
+    "BMDX-FMT-003": pytest.mark.requirement(
+        "BMDX-FMT-003:9277a5a4ffed4cc5", "BMDX-ADP-021:01bcb3230c9fc063"
+    ),
+    "BMDX-FMT-004": pytest.mark.requirement(
+        "BMDX-FMT-004:eddba7b5e5dd975d", "BMDX-ADP-021:01bcb3230c9fc063"
+    ),
+    "BMDX-FMT-005": pytest.mark.requirement(
+        "BMDX-FMT-005:76e60f9231cf72fb", "BMDX-ADP-021:01bcb3230c9fc063"
+    ),
+}
+
+
+def _not_ijson() -> list[Any]:
+    found = [
+        pytest.param(data, requirement, id=name, marks=_VALIDATE_PINS[requirement])
+        for name, data, requirement in _HOSTILE
+        if requirement in _VALIDATE_PINS
+    ]
+    if not found:
+        raise RuntimeError("no I-JSON cases for validate: zero vectors would run")
+    return found
+
+
+@pytest.mark.parametrize(("data", "requirement"), _not_ijson())
+def test_validate_reports_not_ijson(
+    adapter: AdapterClient, supports: Callable[[str], None], data: bytes, requirement: str
+) -> None:
+    """The validate command MUST answer valid true with no violations for a valid BMDX
+    document in either syntax, and valid false with violations that name every
+    requirement the document breaks otherwise."""
+    supports("validate")
+    finding = ijson.check(data)
+    assert finding is not None
+    assert finding.requirement == requirement
+    response = adapter.call("validate", input=b64(data))
+    assert response.ok, response.error
+    assert response.result is not None
+    assert response.result["valid"] is False, f"validate accepted input breaking {requirement}"
+    named = {v["requirement"] for v in response.result["violations"]}
+    assert requirement in named, f"validate named {sorted(named)}, not {requirement}"
+
+
 @pytest.mark.requirement("BMDX-FMT-005:76e60f9231cf72fb")
 def test_signed_objects_hold_no_decimals(
     adapter: AdapterClient, supports: Callable[[str], None]
