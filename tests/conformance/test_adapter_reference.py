@@ -55,8 +55,6 @@ def _run(*paths: str, extra: tuple[str, ...] = ()) -> _Outcomes:
     return outcomes
 
 
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("paths", "minimum"),
