@@ -44,6 +44,7 @@ from bmdx.reference._internal.errors import (
     UsageError,
 )
 from bmdx.reference._internal.ijson import loads
+from bmdx.reference._internal.keys import REQ_KEY_AGREEMENT, REQ_KEY_PURPOSE, import_public_jwk
 from bmdx.reference._internal.profile import EncryptionProfile, security_profile
 
 __all__ = [
@@ -128,6 +129,13 @@ def _as_jwk(key: Mapping[str, Any] | JWK) -> JWK:
 def _check_encryption_key(key: JWK) -> str:
     """The key's curve, if it is an encryption key the profile admits."""
     crv = key.get("crv")
+    if crv == "Ed25519":
+        raise KeyImportError(
+            "an Ed25519 key signs; it cannot be a key-agreement recipient",
+            requirement=REQ_KEY_PURPOSE,
+            reason="use-mismatch",
+            remedy="Wrap for the recipient's registered P-256 or X25519 'enc' key.",
+        )
     if crv not in _profile().curves or key.get("kty") != _CURVE_KTY.get(crv):
         raise KeyImportError(
             f"encryption keys are P-256 or X25519, not {key.get('kty')}/{crv}",
@@ -135,6 +143,30 @@ def _check_encryption_key(key: JWK) -> str:
             remedy="Register a P-256 or X25519 key with use 'enc'.",
         )
     return str(crv)
+
+
+def _check_recipient_key(key: JWK) -> None:
+    """A recipient key must be declared for key agreement and give a contributory secret.
+
+    Its ``use``, ``key_ops`` and ``alg`` are checked by the key module's rules for an
+    'enc' key (BMDX-SEC-032).  An X25519 point of small order would make every wrap
+    derive from the all-zero secret (RFC 7748 section 6.1): since clamping makes the
+    result the same for every ephemeral scalar, one trial agreement detects it
+    (BMDX-SEC-035).
+    """
+    public = json_decode(key.export_public())
+    import_public_jwk(public, use="enc", kid_policy="declared")
+    if public.get("crv") == "X25519":
+        try:
+            x25519.X25519PrivateKey.generate().exchange(
+                x25519.X25519PublicKey.from_public_bytes(b64url_decode(public["x"]))
+            )
+        except ValueError as e:
+            raise KeyImportError(
+                "the X25519 recipient key is a point of small order",
+                requirement=REQ_KEY_AGREEMENT,
+                reason="low-order-point",
+            ) from e
 
 
 def recipient_kid(key: Mapping[str, Any] | JWK) -> str:
@@ -243,6 +275,7 @@ def _prepare_recipients(
     for recipient in recipients:
         jwk = _as_jwk(recipient)
         _check_encryption_key(jwk)
+        _check_recipient_key(jwk)
         kid = recipient_kid(jwk)
         if any(kid == seen for seen, _ in out):
             raise UsageError(f"recipient {kid} named twice", reason="duplicate-recipient")

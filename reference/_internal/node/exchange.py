@@ -74,6 +74,7 @@ from bmdx.reference._internal.ledger import Receipt
 from bmdx.reference._internal.ledger.genesis import Founder
 from bmdx.reference._internal.ledger.state import format_timestamp, parse_timestamp, version_of
 from bmdx.reference._internal.node.service import Caller, NodeService
+from bmdx.reference._internal.profile import security_profile
 from bmdx.reference._internal.signing import verify_document
 from bmdx.reference._internal.storage.payloads import (
     PayloadStore,
@@ -103,6 +104,7 @@ REQ_ERASE = "BMDX-API-080"
 REQ_GONE = "BMDX-API-081"
 REQ_CONSENT = "BMDX-API-085"
 REQ_CONSENT_ISSUED = "BMDX-CON-024"
+REQ_LABEL_RECIPIENTS = "BMDX-SEC-052"
 REQ_ONE_CONSENT = "BMDX-CON-025"
 
 SALT_BYTES = 32
@@ -556,6 +558,15 @@ class Exchange:
                 "BMDX-DM-113",
                 "/header/payload/recipients",
             )
+        limit = security_profile().sensitivity[header["sensitivity"]].max_recipients
+        if len(recipients) > limit:
+            raise _unprocessable(
+                f"a {header['sensitivity']}-labelled record's JWE names {len(recipients)} "
+                f"recipients; the profile allows {limit}",
+                "too-many-recipients",
+                REQ_LABEL_RECIPIENTS,
+                "/payload/recipients",
+            )
         kid = self.custodian_kid()
         if not any(r.get("header", {}).get("kid") == kid for r in recipients):
             raise _unprocessable(
@@ -810,6 +821,21 @@ class Exchange:
         """Pool a consent.grant / consent.revoke of the caller, and audit it."""
 
         def check(doc: Mapping[str, Any]) -> None:
+            if consent_id is not None:
+                # The path names the grantor's consent: nobody else acts on it (BMDX-API-013).
+                subject = self._index.consent_ids.get(consent_id, "")
+                grantors = {
+                    c["grantor"]
+                    for c in self._index.consents.get(subject, [])
+                    if c["consentId"] == consent_id
+                }
+                if grantors and attempt.caller.participant not in grantors:
+                    raise ApiError(
+                        f"{attempt.caller.participant} is not the grantor of {consent_id}",
+                        status=403,
+                        reason="not-grantor",
+                        requirement=REQ_SENDER,
+                    )
             for i, output in enumerate(doc.get("outputs", [])):
                 if consent_id is not None and output.get("consentId") != consent_id:
                     raise _unprocessable(
