@@ -53,6 +53,8 @@ REQ_TX_TYPE = "BMDX-API-021"
 REQ_PARTICIPANT_KEYS = "BMDX-API-022"
 REQ_DEV_REGISTRATION = "BMDX-API-020"
 
+_KEY_CACHE = 4096
+
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
@@ -119,6 +121,9 @@ class NodeService:
         self._wake = threading.Event()
         self._committer: threading.Thread | None = None
         self._checkpoints: dict[int, tuple[dict[str, Any], str]] = {}
+        # kid -> (head height, the verifier's view); kid -> the participant it belongs to.
+        self._request_keys: dict[str, tuple[int, RequestKey | None]] = {}
+        self._callers: dict[str, Caller] = {}
         self.profiles: tuple[str, ...] = ("core-format",)
 
     # -- time -------------------------------------------------------------------------
@@ -140,27 +145,39 @@ class NodeService:
 
         Valid now means valid at the height of the latest committed block; a key
         rotated out or revoked at or below it is reported revoked (BMDX-SEC-207).
+        Keys change only with a block, so the answer is kept until the head moves.
         """
-        record = self.ledger.store.key(kid)
-        if record is None:
-            return None
         height = self._head_height()
-        if record.valid_from > height:
-            return None
-        try:
-            key = import_public_jwk(ijson.loads(record.jwk))
-        except KeyImportError:
-            return None
-        if key.use != "sig" or key.signing_alg is None:
-            return None
-        revoked = record.valid_until is not None and record.valid_until <= height
-        return RequestKey(kid, key.key, revoked=revoked)  # type: ignore[arg-type]
+        cached = self._request_keys.get(kid)
+        if cached is not None and cached[0] == height:
+            return cached[1]
+        record = self.ledger.store.key(kid)
+        found: RequestKey | None = None
+        if record is not None and record.valid_from <= height:
+            try:
+                key = import_public_jwk(ijson.loads(record.jwk))
+            except KeyImportError:
+                key = None
+            if key is not None and key.use == "sig" and key.signing_alg is not None:
+                revoked = record.valid_until is not None and record.valid_until <= height
+                found = RequestKey(kid, key.key, revoked=revoked)  # type: ignore[arg-type]
+        if len(self._request_keys) >= _KEY_CACHE:
+            self._request_keys.clear()
+        self._request_keys[kid] = (height, found)
+        return found
 
     def caller_for(self, kid: str) -> Caller:
+        caller = self._callers.get(kid)
+        if caller is not None:
+            return caller
         record = self.ledger.store.key(kid)
         if record is None:  # verified a moment ago; keys are never deleted
             raise not_found(f"no key {kid}", reason="unknown-key")
-        return Caller(record.participant, kid)
+        caller = Caller(record.participant, kid)
+        if len(self._callers) >= _KEY_CACHE:
+            self._callers.clear()
+        self._callers[kid] = caller
+        return caller
 
     # -- reads ------------------------------------------------------------------------
 
@@ -275,8 +292,12 @@ class NodeService:
 
     def _sequences(self, participant_id: str) -> tuple[int | None, int]:
         committed = self.ledger.store.last_sequence(participant_id)
-        pooled = [fx.sequence for fx in self.ledger.pending if fx.sender == participant_id]
-        last = max([*pooled, committed or 0])
+        last = committed or 0
+        # A sender's pooled sequences increase in pool order: its last one is the highest.
+        for fx in reversed(self.ledger.pending):
+            if fx.sender == participant_id:
+                last = max(last, fx.sequence)
+                break
         return committed, last + 1
 
     def capability(self) -> dict[str, Any]:

@@ -21,8 +21,10 @@ This is the one place where :class:`BmdxError` becomes an HTTP response.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,7 +80,9 @@ XML = "application/xml"
 TEXT = "text/plain"
 
 _MAX_DETAIL = 4096
+_MAX_LOCATION = 2048
 _MAX_VIOLATIONS = 1000
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 STATE_CALLER = "bmdx.caller"
 STATE_BODY = "bmdx.body"
 
@@ -90,15 +94,43 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def _text(value: object) -> str:
+    """``value`` as the ErrorResponse's free text: XML-safe characters, at most 4096.
+
+    Messages quote the offending input, which may be long or hold characters that
+    common.json#/$defs/text excludes.
+    """
+    return _NOT_TEXT.sub("\N{REPLACEMENT CHARACTER}", str(value))[:_MAX_DETAIL]
+
+
+def _location(value: str) -> str:
+    """A pointer or XPath of at most 2048 characters: the deepest ancestor that fits."""
+    if len(value) <= _MAX_LOCATION:
+        return value
+    cut = value.rfind("/", 0, _MAX_LOCATION + 1)
+    return value[:cut]
+
+
 def problem_document(error: BmdxError) -> dict[str, Any]:
     """``error`` as an ErrorResponse (RFC 9457), within the ErrorResponse schema."""
     body = dict(error.problem())
     body["objectType"] = "ErrorResponse"
     body["status"] = error.status
-    body["detail"] = str(body.get("detail") or error.reason)[:_MAX_DETAIL]
+    body["detail"] = _text(body.get("detail") or error.reason)
+    pointer = body.get("pointer")
+    if isinstance(pointer, str):
+        body["pointer"] = _location(pointer)
     violations = body.get("violations")
     if isinstance(violations, list):
-        body["violations"] = violations[:_MAX_VIOLATIONS]
+        kept = []
+        for violation in violations[:_MAX_VIOLATIONS]:
+            item = dict(violation)
+            item["message"] = _text(item["message"])
+            for name in ("pointer", "xpath"):
+                if isinstance(item.get(name), str):
+                    item[name] = _location(item[name])
+            kept.append(item)
+        body["violations"] = kept
     return body
 
 
@@ -353,12 +385,19 @@ def _parameters(op: Operation, request: Request) -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _best_match(header: str, offered: tuple[str, ...]) -> str | None:
+    # Clients send the same few Accept values over and over; parse each once.
+    choice = parse_accept_header(header, MIMEAccept).best_match(offered)
+    return None if choice is None else str(choice)
+
+
 def _negotiate(op: Operation, request: Request) -> str:
     offered = list(op.response_media_types) or [JSON]
     header = request.headers.get("accept", "").strip()
     if not header:
         return offered[0]
-    choice = parse_accept_header(header, MIMEAccept).best_match(offered)
+    choice = _best_match(header, tuple(offered))
     if choice is None:
         raise ApiError(
             f"none of the media types in Accept is available; this operation produces "

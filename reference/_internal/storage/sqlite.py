@@ -7,12 +7,21 @@ read, so two processes committing the same height are serialised and the second 
 sees the first one's block.  Both settings are read back after being set, because
 SQLite silently keeps another journal mode when it cannot switch (e.g. on a network
 file system).
+
+Writes go through one connection behind a lock.  Reads do not: each thread reading
+gets a connection of its own (``query_only``), so a SELECT never waits behind a block
+being committed and fsynced, nor behind another thread's read.  Every read statement
+runs in autocommit and sees the last committed block.  The head, read several times per
+API request, is cached per reading connection and re-read only when ``PRAGMA
+data_version`` says another connection (this process's writer or another process)
+committed since.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +36,7 @@ from bmdx.reference._internal.storage._sql import (
     corrupt,
     schema_statements,
 )
+from bmdx.reference._internal.storage.base import BlockRecord
 
 __all__ = ["SqliteStore"]
 
@@ -69,7 +79,15 @@ class SqliteStore(SqlStore):
 
     def __init__(self, path: str, *, url: str, busy_timeout: float = 30.0) -> None:
         self.url = url
+        self._path = path
+        self._timeout = busy_timeout
         self._lock = threading.RLock()
+        self._local = threading.local()
+        # Not the writer's lock: a thread's first read must not wait for a commit.
+        self._readers_lock = threading.Lock()
+        # Weak: a thread's reader (and its connection) goes when the thread ends.
+        self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
+        self._closed = False
         try:
             # Autocommit at the driver level: transactions are begun explicitly below.
             self._conn = sqlite3.connect(
@@ -135,14 +153,56 @@ class SqliteStore(SqlStore):
                 raise
             self._conn.execute("COMMIT")
 
+    def _reader(self) -> _Reader:
+        """This thread's read connection, opened on first use."""
+        reader: _Reader | None = getattr(self._local, "reader", None)
+        if reader is not None and not self._closed:
+            return reader
+        with self._readers_lock:
+            if self._closed:
+                raise StorageError(f"{self.url} is closed", reason="closed")
+            try:
+                # Used by this thread only; closed by close(), which may run elsewhere.
+                conn = sqlite3.connect(
+                    self._path,
+                    timeout=self._timeout,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                conn.execute("PRAGMA query_only=ON")
+            except sqlite3.Error as exc:
+                raise _wrap(exc, self.url) from exc
+            reader = _Reader(conn)
+            self._readers.add(reader)
+        self._local.reader = reader
+        return reader
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        conn = self._reader().conn
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            raise _wrap(exc, self.url) from exc
+
     def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        with self._guard():
-            row: Row | None = self._conn.execute(sql, params).fetchone()
+        with self._reading() as conn:
+            row: Row | None = conn.execute(sql, params).fetchone()
             return row
 
     def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        with self._guard():
-            return self._conn.execute(sql, params).fetchall()
+        with self._reading() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def head(self) -> BlockRecord | None:
+        reader = self._reader()
+        with self._reading() as conn:
+            (version,) = conn.execute("PRAGMA data_version").fetchone()
+        if reader.head_version != version:
+            # Read the version first: a commit landing in between re-reads next time.
+            reader.head = super().head()
+            reader.head_version = version
+        return reader.head
 
     def _stream(self, select: str, key: str, start: int, end: int) -> Iterator[Row]:
         # Keyset pages: no statement stays open between pages, so a commit (or another
@@ -156,5 +216,20 @@ class SqliteStore(SqlStore):
             start = int(rows[-1][0]) + 1
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._readers_lock:
+            self._closed = True
+            for reader in list(self._readers):
+                reader.conn.close()
+            self._readers.clear()
             self._conn.close()
+
+
+class _Reader:
+    """One thread's read connection and the head it last read."""
+
+    __slots__ = ("__weakref__", "conn", "head", "head_version")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.head: BlockRecord | None = None
+        self.head_version: int | None = None
