@@ -43,7 +43,17 @@ class RequestSigner:
 
     def sign(self, request: httpx.Request) -> httpx.Request:
         """``request`` with Content-Digest, Signature-Input and Signature added."""
-        body = request.read()
+        for name, value in self.fields(request.method, str(request.url), request.read()).items():
+            request.headers[name] = value
+        return request
+
+    def fields(self, method: str, url: str, body: bytes) -> dict[str, str]:
+        """The Content-Digest, Signature-Input and Signature fields of one request.
+
+        For clients that build requests themselves (e.g. ``requests``-based tools):
+        ``url`` must be the target URI exactly as sent and ``body`` the bytes on the wire,
+        or the node computes another signature base and answers 401.
+        """
         key = self.key.key
         if isinstance(key, x25519.X25519PrivateKey):
             raise KeyImportError(
@@ -51,9 +61,9 @@ class RequestSigner:
                 requirement="BMDX-SEC-208",
                 reason="use-mismatch",
             )
-        signed = sign_request(
-            request.method,
-            str(request.url),
+        return sign_request(
+            method,
+            url,
             {"content-digest": content_digest(body)},
             body,
             key=key,
@@ -61,9 +71,6 @@ class RequestSigner:
             created=self.now(),
             nonce=self.nonce(),
         )
-        for name, value in signed.items():
-            request.headers[name] = value
-        return request
 
 
 def _build(
