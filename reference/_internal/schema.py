@@ -43,6 +43,10 @@ __all__ = [
 REQ_OBJECT_TYPE = "BMDX-DM-001"
 
 
+def _any_text(value: str) -> bool:
+    return True
+
+
 def _pointer(parts: Sequence[str | int]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
@@ -95,7 +99,13 @@ class SchemaSet:
             schema = self.schema_for(object_type)
             try:
                 validator = jsonschema_rs.validator_for(
-                    schema, registry=self._registry, offline=True, validate_formats=False
+                    schema,
+                    registry=self._registry,
+                    offline=True,
+                    # date-time and date are assertions: a timestamp must name a real
+                    # instant (no 30 February).  A uri is already bounded by its pattern.
+                    validate_formats=True,
+                    formats={"uri": _any_text},
                 )
             except (ValueError, jsonschema_rs.ReferencingError) as e:
                 raise SpecError(

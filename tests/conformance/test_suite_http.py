@@ -77,12 +77,13 @@ def test_reports_keep_no_private_key(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    try:
-        assert serve.stdout is not None
-        serve.stdout.readline()
-    finally:
-        serve.terminate()
-        serve.wait(timeout=30)
+    with serve:
+        try:
+            assert serve.stdout is not None
+            serve.stdout.readline()
+        finally:
+            serve.terminate()
+            serve.wait(timeout=30)
     secrets = _private_values(json.loads(credentials_file.read_text(encoding="utf-8")))
     assert len(secrets) >= 5
     report_dir = tmp_path / "report"

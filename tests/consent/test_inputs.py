@@ -185,25 +185,37 @@ def test_the_implied_class_covers_every_record_type() -> None:
 
 @pytest.mark.requirement("BMDX-CON-003")
 @pytest.mark.parametrize(
-    ("place", "pointer"),
+    ("place", "pointer", "requirement", "reason"),
     [
-        (lambda i: i["consents"][0].update(issued="2025-02-30T00:00:00Z"), "/consents/0/issued"),
-        (lambda i: i["records"][0].update(created="2025-04-31T08:00:00Z"), "/records/0/created"),
+        # Inside documents, the schema's date-time format refuses a day that does not
+        # exist, naming the document's requirement; the evaluation time is checked here.
+        (
+            lambda i: i["consents"][0].update(issued="2025-02-30T00:00:00Z"),
+            "/consents/0/issued",
+            "BMDX-DM-120",
+            "schema",
+        ),
+        (
+            lambda i: i["records"][0].update(created="2025-04-31T08:00:00Z"),
+            "/records/0/created",
+            "BMDX-DM-100",
+            "schema",
+        ),
         (
             lambda i: i["consents"][0]["provision"]["provisions"][0]["period"].update(
                 end="2027-02-29T00:00:00Z"
             ),
             "/consents/0/provision/provisions/0/period/end",
+            "BMDX-DM-191",
+            "schema",
         ),
-        (lambda i: i.update(now="2025-06-31T12:00:00Z"), "/now"),
+        (lambda i: i.update(now="2025-06-31T12:00:00Z"), "/now", "BMDX-CON-003", "timestamp"),
     ],
 )
-def test_a_date_that_does_not_exist_is_refused(place: Any, pointer: str) -> None:
+def test_a_date_that_does_not_exist_is_refused(
+    place: Any, pointer: str, requirement: str, reason: str
+) -> None:
     inputs = _inputs()
     place(inputs)
     error = _refused(inputs)
-    assert (error.requirement, error.reason, error.pointer) == (
-        "BMDX-CON-003",
-        "timestamp",
-        pointer,
-    )
+    assert (error.requirement, error.reason, error.pointer) == (requirement, reason, pointer)

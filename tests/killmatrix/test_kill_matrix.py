@@ -85,6 +85,8 @@ def runs(
     # Start every run this session will need now, so that they overlap.
     wanted: list[str] = []
     for item in request.session.items:
+        if getattr(item, "module", None) is not request.module:
+            continue  # other modules' parameters are not kill-matrix runs
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "variant" in callspec.params:
             wanted.append(callspec.params["variant"].name)
