@@ -32,6 +32,7 @@ from bmdx.reference._internal.schema import schema_set
 from bmdx.reference._internal.signing import verify_document
 from bmdx.reference._internal.specdata import schema_by_id, spec_dir
 from bmdx.reference._internal.subset import check_schema
+from tests.spec.examplekit import invalid_cases, valid_files, x_requirements
 
 SPEC = spec_dir()
 SCHEMAS = SPEC / "schemas" / "json"
@@ -103,49 +104,9 @@ def _generator() -> ModuleType:
     return module
 
 
-def _valid_files() -> list[Any]:
-    return [
-        pytest.param(path, id=f"{stem}/{path.stem}")
-        for stem in OBJECTS
-        for path in sorted((SPEC / "examples" / "valid" / stem).glob("*.json"))
-    ]
-
-
-def _invalid_cases() -> list[Any]:
-    out = []
-    for stem in OBJECTS:
-        directory = SPEC / "examples" / "invalid" / stem
-        expected = yaml.safe_load((directory / "expected.yaml").read_text(encoding="utf-8"))
-        for name, requirement in sorted(expected.items()):
-            if not name.endswith(".json"):
-                continue  # XML counterparts are checked by tests/xml and bmdx spec lint
-            out.append(
-                pytest.param(
-                    directory / name,
-                    requirement,
-                    id=f"{stem}/{Path(name).stem}",
-                    marks=pytest.mark.requirement(requirement),
-                )
-            )
-    return out
-
-
 def _catalogue() -> dict[str, dict[str, Any]]:
     data = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
     return {r["id"]: r for r in data["requirements"]}
-
-
-def _x_requirements(node: Any) -> set[str]:
-    found: set[str] = set()
-    if isinstance(node, dict):
-        if isinstance(node.get("x-requirement"), str):
-            found.add(node["x-requirement"])
-        for value in node.values():
-            found |= _x_requirements(value)
-    elif isinstance(node, list):
-        for value in node:
-            found |= _x_requirements(value)
-    return found
 
 
 # --- schemas -------------------------------------------------------------------------
@@ -172,9 +133,9 @@ def test_every_annotated_requirement_is_in_the_catalogue() -> None:
     catalogue = _catalogue()
     used: set[str] = set()
     for stem in OBJECTS:
-        used |= _x_requirements(_load(SCHEMAS / f"{stem}.json"))
+        used |= x_requirements(_load(SCHEMAS / f"{stem}.json"))
     common = _load(SCHEMAS / "common.json")["$defs"]
-    used |= _x_requirements({k: common[k] for k in COMMON_DEFS})
+    used |= x_requirements({k: common[k] for k in COMMON_DEFS})
     mine = {r for r in used if int(r.rsplit("-", 1)[1]) in ID_RANGE}
     assert mine <= set(catalogue), sorted(mine - set(catalogue))
     for stem, object_type in OBJECTS.items():
@@ -209,7 +170,7 @@ def test_each_type_has_enough_examples(stem: str) -> None:
     assert {name for name in expected if name.endswith(".json")} == invalid
 
 
-@pytest.mark.parametrize("path", _valid_files())
+@pytest.mark.parametrize("path", valid_files(OBJECTS))
 def test_valid_example_validates(path: Path) -> None:
     document = _load(path)
     assert schema_set().document_violations(document) == []
@@ -240,7 +201,7 @@ def _assert_schema_order(value: Any, schema: dict[str, Any], base: str, where: s
             _assert_schema_order(item, schema["items"], base, f"{where}/{i}")
 
 
-@pytest.mark.parametrize("path", _valid_files())
+@pytest.mark.parametrize("path", valid_files(OBJECTS))
 def test_valid_example_is_pretty_printed_in_schema_order(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
@@ -248,7 +209,7 @@ def test_valid_example_is_pretty_printed_in_schema_order(path: Path) -> None:
     _assert_schema_order(json.loads(text), schema, schema["$id"], "")
 
 
-@pytest.mark.parametrize(("path", "requirement"), _invalid_cases())
+@pytest.mark.parametrize(("path", "requirement"), invalid_cases(OBJECTS))
 def test_invalid_example_breaks_exactly_its_requirement(path: Path, requirement: str) -> None:
     document = _load(path)
     if document.get("objectType") not in schema_set().object_types:
@@ -280,7 +241,7 @@ def test_generator_reproduces_the_examples() -> None:
 
 
 @pytest.mark.requirement("BMDX-DM-101")
-@pytest.mark.parametrize("path", _valid_files())
+@pytest.mark.parametrize("path", valid_files(OBJECTS))
 def test_patients_are_pseudonymous(path: Path) -> None:
     def patients(node: Any) -> list[str]:
         if isinstance(node, list):
@@ -505,7 +466,7 @@ def test_quality_reports_list_each_indicator_once() -> None:
 
 
 @pytest.mark.requirement("BMDX-DM-191")
-@pytest.mark.parametrize("path", _valid_files())
+@pytest.mark.parametrize("path", valid_files(OBJECTS))
 def test_time_ranges_are_ordered(path: Path) -> None:
     def ranges(node: Any) -> list[tuple[str, str]]:
         if isinstance(node, list):
