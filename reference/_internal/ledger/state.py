@@ -515,7 +515,23 @@ def _bootstrap_keys(tx: _Tx) -> dict[str, tuple[str, PublicKey]]:
     return out
 
 
-class _SignerKeys(Mapping[str, PublicKey]):
+class _KeyLookup(Mapping[str, PublicKey]):
+    """Keys found by kid on demand; a verifier only looks keys up, it never lists them."""
+
+    def get(self, kid: str, default: Any = None) -> Any:
+        try:
+            return self[kid]
+        except KeyError:
+            return default
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("a key lookup is not enumerable")
+
+    def __len__(self) -> int:
+        raise TypeError("a key lookup is not enumerable")
+
+
+class _SignerKeys(_KeyLookup):
     """The verifier's key set: registered keys by kid, looked up lazily in the view."""
 
     def __init__(self, view: LedgerView, extra: Mapping[str, tuple[str, PublicKey]]) -> None:
@@ -529,18 +545,6 @@ class _SignerKeys(Mapping[str, PublicKey]):
         if key is None:
             raise KeyError(kid)
         return key
-
-    def get(self, kid: str, default: Any = None) -> Any:
-        try:
-            return self[kid]
-        except KeyError:
-            return default
-
-    def __iter__(self) -> Iterator[str]:
-        raise TypeError("the registered key set is not enumerable")
-
-    def __len__(self) -> int:
-        raise TypeError("the registered key set is not enumerable")
 
 
 def _check_sender(tx: _Tx) -> None:
@@ -780,7 +784,7 @@ def _verify_output(
     return [v.kid for v in verified]
 
 
-class _KeysOf(Mapping[str, PublicKey]):
+class _KeysOf(_KeyLookup):
     """Registered signing keys of one participant valid at one height, by kid."""
 
     def __init__(self, view: LedgerView, participant: str, height: int) -> None:
@@ -799,18 +803,6 @@ class _KeysOf(Mapping[str, PublicKey]):
         if key is None or key.use != "sig":
             raise KeyError(kid)
         return key
-
-    def get(self, kid: str, default: Any = None) -> Any:
-        try:
-            return self[kid]
-        except KeyError:
-            return default
-
-    def __iter__(self) -> Iterator[str]:
-        raise TypeError("not enumerable")
-
-    def __len__(self) -> int:
-        raise TypeError("not enumerable")
 
 
 def _rotate(tx: _Tx) -> None:
@@ -878,24 +870,12 @@ def _revoke(tx: _Tx) -> None:
         tx.keys_retired.append(KeyRetirement(kid, effective))
 
 
-class _WithKey(Mapping[str, PublicKey]):
+class _WithKey(_KeyLookup):
     def __init__(self, base: Mapping[str, PublicKey], kid: str, key: PublicKey) -> None:
         self._base, self._kid, self._key = base, kid, key
 
     def __getitem__(self, kid: str) -> PublicKey:
         return self._key if kid == self._kid else self._base[kid]
-
-    def get(self, kid: str, default: Any = None) -> Any:
-        try:
-            return self[kid]
-        except KeyError:
-            return default
-
-    def __iter__(self) -> Iterator[str]:
-        raise TypeError("not enumerable")
-
-    def __len__(self) -> int:
-        raise TypeError("not enumerable")
 
 
 def _check_members(tx: _Tx, proposed: ValidatorSet) -> None:
