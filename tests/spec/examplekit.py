@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -55,3 +56,13 @@ def x_requirements(node: Any) -> set[str]:
         for value in node:
             found |= x_requirements(value)
     return found
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_catalogue(path: Path) -> dict[str, dict[str, Any]]:
+    """The requirements of one catalogue file, by id."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {r["id"]: r for r in data["requirements"]}

@@ -32,7 +32,13 @@ from bmdx.reference._internal.schema import schema_set
 from bmdx.reference._internal.signing import verify_document
 from bmdx.reference._internal.specdata import schema_by_id, spec_dir
 from bmdx.reference._internal.subset import check_schema
-from tests.spec.examplekit import invalid_cases, valid_files, x_requirements
+from tests.spec.examplekit import (
+    invalid_cases,
+    load_catalogue,
+    load_json,
+    valid_files,
+    x_requirements,
+)
 
 SPEC = spec_dir()
 SCHEMAS = SPEC / "schemas" / "json"
@@ -80,17 +86,13 @@ EMPTY_POLICY = "sha-256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f6
 SENSITIVE_CLASSES = {"mental-health", "sexual-health", "genetics", "substance-use"}
 
 
-def _load(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def _sha256(data: bytes) -> str:
     return "sha-256:" + hashlib.sha256(data).hexdigest()
 
 
 def _examples(stem: str) -> dict[str, Any]:
     directory = SPEC / "examples" / "valid" / stem
-    return {p.stem: _load(p) for p in sorted(directory.glob("*.json"))}
+    return {p.stem: load_json(p) for p in sorted(directory.glob("*.json"))}
 
 
 @cache
@@ -104,17 +106,12 @@ def _generator() -> ModuleType:
     return module
 
 
-def _catalogue() -> dict[str, dict[str, Any]]:
-    data = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
-    return {r["id"]: r for r in data["requirements"]}
-
-
 # --- schemas -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("stem", "object_type"), OBJECTS.items(), ids=list(OBJECTS))
 def test_schema_compiles_and_names_its_object_type(stem: str, object_type: str) -> None:
-    schema = _load(SCHEMAS / f"{stem}.json")
+    schema = load_json(SCHEMAS / f"{stem}.json")
     assert schema["x-object"] == object_type
     assert schema["title"] == object_type
     assert schema["$id"] == f"https://bmdx.org/spec/1/schemas/{stem}.json"
@@ -125,26 +122,26 @@ def test_schema_compiles_and_names_its_object_type(stem: str, object_type: str) 
 @pytest.mark.requirement("BMDX-SPEC-002")
 @pytest.mark.parametrize("stem", [*OBJECTS, "common"])
 def test_schema_stays_inside_the_subset(stem: str) -> None:
-    schemas = {p.name: _load(p) for p in SCHEMAS.glob("*.json")}
+    schemas = {p.name: load_json(p) for p in SCHEMAS.glob("*.json")}
     assert check_schema(schemas[f"{stem}.json"], f"{stem}.json", schemas=schemas) == []
 
 
 def test_every_annotated_requirement_is_in_the_catalogue() -> None:
-    catalogue = _catalogue()
+    catalogue = load_catalogue(CATALOGUE)
     used: set[str] = set()
     for stem in OBJECTS:
-        used |= x_requirements(_load(SCHEMAS / f"{stem}.json"))
-    common = _load(SCHEMAS / "common.json")["$defs"]
+        used |= x_requirements(load_json(SCHEMAS / f"{stem}.json"))
+    common = load_json(SCHEMAS / "common.json")["$defs"]
     used |= x_requirements({k: common[k] for k in COMMON_DEFS})
     mine = {r for r in used if int(r.rsplit("-", 1)[1]) in ID_RANGE}
     assert mine <= set(catalogue), sorted(mine - set(catalogue))
     for stem, object_type in OBJECTS.items():
-        root = _load(SCHEMAS / f"{stem}.json")["x-requirement"]
+        root = load_json(SCHEMAS / f"{stem}.json")["x-requirement"]
         assert object_type in catalogue[root].get("objects", []), (stem, root)
 
 
 def test_catalogue_ids_stay_in_range() -> None:
-    for requirement_id in _catalogue():
+    for requirement_id in load_catalogue(CATALOGUE):
         match = re.fullmatch(r"BMDX-DM-([0-9]{3})", requirement_id)
         assert match is not None
         assert int(match.group(1)) in ID_RANGE
@@ -152,7 +149,7 @@ def test_catalogue_ids_stay_in_range() -> None:
 
 def test_catalogue_objects_exist() -> None:
     known = set(schema_set().object_types)
-    for requirement in _catalogue().values():
+    for requirement in load_catalogue(CATALOGUE).values():
         assert set(requirement.get("objects", [])) <= known, requirement["id"]
 
 
@@ -172,7 +169,7 @@ def test_each_type_has_enough_examples(stem: str) -> None:
 
 @pytest.mark.parametrize("path", valid_files(OBJECTS))
 def test_valid_example_validates(path: Path) -> None:
-    document = _load(path)
+    document = load_json(path)
     assert schema_set().document_violations(document) == []
     assert schema_set().validate_document(document) == OBJECTS[path.parent.name]
 
@@ -205,13 +202,13 @@ def _assert_schema_order(value: Any, schema: dict[str, Any], base: str, where: s
 def test_valid_example_is_pretty_printed_in_schema_order(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
-    schema = _load(SCHEMAS / f"{path.parent.name}.json")
+    schema = load_json(SCHEMAS / f"{path.parent.name}.json")
     _assert_schema_order(json.loads(text), schema, schema["$id"], "")
 
 
 @pytest.mark.parametrize(("path", "requirement"), invalid_cases(OBJECTS))
 def test_invalid_example_breaks_exactly_its_requirement(path: Path, requirement: str) -> None:
-    document = _load(path)
+    document = load_json(path)
     if document.get("objectType") not in schema_set().object_types:
         with pytest.raises(DocumentError) as info:  # nothing to validate against
             schema_set().document_violations(document)
@@ -253,7 +250,7 @@ def test_patients_are_pseudonymous(path: Path) -> None:
             found.append(node["subject"])
         return found + [p for v in node.values() for p in patients(v)]
 
-    for value in patients(_load(path)):
+    for value in patients(load_json(path)):
         assert re.fullmatch(r"pseud:[A-Za-z0-9_-]{43}", value)
 
 
@@ -480,5 +477,5 @@ def test_time_ranges_are_ordered(path: Path) -> None:
         ]
         return found + [r for v in node.values() for r in ranges(v)]
 
-    for start, end in ranges(_load(path)):
+    for start, end in ranges(load_json(path)):
         assert start <= end

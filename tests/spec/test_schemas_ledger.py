@@ -27,7 +27,13 @@ from bmdx.reference._internal.merkle import leaf_hash, verify_consistency, verif
 from bmdx.reference._internal.schema import schema_set
 from bmdx.reference._internal.specdata import spec_dir
 from bmdx.reference._internal.subset import check_schema
-from tests.spec.examplekit import invalid_cases, valid_files, x_requirements
+from tests.spec.examplekit import (
+    invalid_cases,
+    load_catalogue,
+    load_json,
+    valid_files,
+    x_requirements,
+)
 
 SPEC = spec_dir()
 SCHEMAS = SPEC / "schemas" / "json"
@@ -54,21 +60,12 @@ OBJECTS = {
 ID_RANGE = range(1, 100)
 
 
-def _load(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _catalogue() -> dict[str, dict[str, Any]]:
-    data = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
-    return {r["id"]: r for r in data["requirements"]}
-
-
 # --- schemas -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("stem", "object_type"), OBJECTS.items(), ids=list(OBJECTS))
 def test_schema_compiles_and_names_its_object_type(stem: str, object_type: str) -> None:
-    schema = _load(SCHEMAS / f"{stem}.json")
+    schema = load_json(SCHEMAS / f"{stem}.json")
     assert schema["x-object"] == object_type
     assert schema["$id"] == f"https://bmdx.org/spec/1/schemas/{stem}.json"
     assert object_type in schema_set().object_types
@@ -78,25 +75,25 @@ def test_schema_compiles_and_names_its_object_type(stem: str, object_type: str) 
 @pytest.mark.requirement("BMDX-SPEC-002")
 @pytest.mark.parametrize("stem", [*OBJECTS, "common"])
 def test_schema_stays_inside_the_subset(stem: str) -> None:
-    schemas = {p.name: _load(p) for p in SCHEMAS.glob("*.json")}
+    schemas = {p.name: load_json(p) for p in SCHEMAS.glob("*.json")}
     assert check_schema(schemas[f"{stem}.json"], f"{stem}.json", schemas=schemas) == []
 
 
 def test_every_annotated_requirement_is_in_the_catalogue() -> None:
-    catalogue = _catalogue()
+    catalogue = load_catalogue(CATALOGUE)
     used: set[str] = set()
     for stem in OBJECTS:
-        used |= x_requirements(_load(SCHEMAS / f"{stem}.json"))
-    common = _load(SCHEMAS / "common.json")["$defs"]
+        used |= x_requirements(load_json(SCHEMAS / f"{stem}.json"))
+    common = load_json(SCHEMAS / "common.json")["$defs"]
     used |= x_requirements({k: common[k] for k in ("signature", "signatures")})
     assert used <= set(catalogue), sorted(used - set(catalogue))
     for stem, object_type in OBJECTS.items():
-        root = _load(SCHEMAS / f"{stem}.json")["x-requirement"]
+        root = load_json(SCHEMAS / f"{stem}.json")["x-requirement"]
         assert object_type in catalogue[root].get("objects", []), (stem, root)
 
 
 def test_catalogue_ids_stay_in_range() -> None:
-    for requirement_id in _catalogue():
+    for requirement_id in load_catalogue(CATALOGUE):
         match = re.fullmatch(r"BMDX-DM-([0-9]{3})", requirement_id)
         assert match is not None, requirement_id
         assert int(match.group(1)) in ID_RANGE
@@ -134,7 +131,7 @@ def test_each_type_has_enough_examples(stem: str) -> None:
 
 @pytest.mark.parametrize("path", valid_files(OBJECTS))
 def test_valid_example_validates(path: Path) -> None:
-    document = _load(path)
+    document = load_json(path)
     assert schema_set().document_violations(document) == []
     assert schema_set().validate_document(document) == OBJECTS[path.parent.name]
 
@@ -147,7 +144,7 @@ def test_valid_example_is_pretty_printed_in_schema_order(path: Path) -> None:
 
 @pytest.mark.parametrize(("path", "requirement"), invalid_cases(OBJECTS))
 def test_invalid_example_breaks_exactly_its_requirement(path: Path, requirement: str) -> None:
-    document = _load(path)
+    document = load_json(path)
     if document.get("objectType") not in schema_set().object_types:
         with pytest.raises(DocumentError) as info:  # nothing to validate against
             schema_set().document_violations(document)
@@ -164,7 +161,7 @@ def test_invalid_example_breaks_exactly_its_requirement(path: Path, requirement:
 
 def _examples(stem: str) -> dict[str, Any]:
     directory = SPEC / "examples" / "valid" / stem
-    return {p.stem: _load(p) for p in sorted(directory.glob("*.json"))}
+    return {p.stem: load_json(p) for p in sorted(directory.glob("*.json"))}
 
 
 def _public_keys(node: Any) -> list[dict[str, Any]]:
