@@ -8,6 +8,9 @@ does not come up.
 With ``credentials=True`` the node runs as a development node (``--dev``) and writes its
 test participants' keys as a target configuration (``--credentials-out``); the suite
 then signs as those participants, exactly as it would with ``--config`` against any node.
+A development node also commits its pool every ``DEV_COMMIT_INTERVAL_MS`` milliseconds
+(``--commit-interval-ms``) rather than at the production cadence, so that the suite's
+many write-then-read checks do not spend the run waiting for blocks.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from bmdx.conformance._internal.files import load_checked, strict_json_loads
 
 __all__ = [
     "CAPABILITY_PATH",
+    "DEV_COMMIT_INTERVAL_MS",
     "EmbeddedNode",
     "fetch_capabilities",
     "load_credentials",
@@ -38,6 +42,7 @@ __all__ = [
 
 CAPABILITY_PATH = "/.well-known/bmdx"
 _POLL_SECONDS = 0.1
+DEV_COMMIT_INTERVAL_MS = 20
 _STDERR_TAIL = 4000
 
 
@@ -179,7 +184,13 @@ class EmbeddedNode:
             str(port),
         ]
         if self.credentials:
-            command += ["--dev", "--credentials-out", str(work / "credentials.json")]
+            command += [
+                "--dev",
+                "--credentials-out",
+                str(work / "credentials.json"),
+                "--commit-interval-ms",
+                str(DEV_COMMIT_INTERVAL_MS),
+            ]
         with self._stderr_path.open("wb") as stderr:
             try:
                 self._process = subprocess.Popen(  # noqa: S603 - the node program the user runs

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import json
 import secrets
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -76,6 +78,7 @@ __all__ = [
     "sign_object",
     "signature_headers",
     "timestamp",
+    "tls_context",
     "transaction",
     "txid",
 ]
@@ -102,6 +105,18 @@ _JWS_ALGORITHMS: dict[tuple[str, str], str] = {
 }
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "k"})
 _SECRET_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+@functools.cache
+def tls_context(verify: bool | str) -> ssl.SSLContext | bool:
+    """One TLS context per trust setting, shared by every client of the run.
+
+    Loading the trust store costs tens of milliseconds; a run opens hundreds of clients.
+    ``False`` (no verification) stays ``False``.
+    """
+    if verify is False:
+        return False
+    return httpx.create_ssl_context(verify=verify)
 
 
 def canonical(value: Any) -> bytes:
@@ -381,7 +396,10 @@ class NodeClient:
         self.evidence = evidence
         self.clock = clock
         self._client = httpx.Client(
-            timeout=timeout, verify=verify, transport=transport, follow_redirects=False
+            timeout=timeout,
+            verify=tls_context(verify),
+            transport=transport,
+            follow_redirects=False,
         )
 
     @property
@@ -588,7 +606,7 @@ class NodeClient:
                     f"(last answer {response.status_code}: {response.text[:300]}) [BMDX-API-031]"
                 )
             time.sleep(delay)
-            delay = min(delay * 2, 0.25)
+            delay = min(delay * 2, 0.1)
 
     def wait_height(self, height: int, *, timeout: float = 15.0) -> dict[str, Any]:
         """Poll the head until the node committed a block at ``height`` or above."""
@@ -599,7 +617,7 @@ class NodeClient:
                 return head
             if time.monotonic() >= deadline:
                 raise AssertionError(f"the node did not reach height {height} in {timeout:g} s")
-            time.sleep(0.05)
+            time.sleep(0.02)
 
     def wait_committed_pool(self, *, timeout: float = 15.0) -> dict[str, Any]:
         """Poll the head until the node's pool is empty (every accepted write committed)."""
@@ -613,7 +631,7 @@ class NodeClient:
                     f"the node still pools {head['pending']} transaction(s) after {timeout:g} s "
                     "[BMDX-API-031]"
                 )
-            time.sleep(0.05)
+            time.sleep(0.02)
 
     def _key_change(
         self,

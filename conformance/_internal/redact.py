@@ -4,19 +4,25 @@ Two passes over the whole report: the first *learns* secrets (private JWK member
 credentials in ``Authorization`` headers, passphrases and tokens, payload plaintexts,
 and whatever the tests and the target config declared), the second removes them from
 the structure *and* from every string, so a secret a test echoed into an assertion
-message is scrubbed too.  After writing, the runner scans the files for every learned
+message is scrubbed too.  The second pass also elides strings too long to quote (see
+:data:`ELIDE_ABOVE`), content and all.  After writing, the runner scans the files for every learned
 secret and refuses a report that still contains one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["MARK", "PRIVATE_JWK_MEMBERS", "Redactor"]
+__all__ = ["ELIDE_ABOVE", "MARK", "PRIVATE_JWK_MEMBERS", "Redactor", "elided"]
 
 MARK = "[redacted]"
+# Strings longer than this (the oversized bodies of limit tests, for one) are replaced
+# by their length and digest: a report stays readable, and a body too large to quote is
+# reproduced from the test id and the run's seed instead.
+ELIDE_ABOVE = 16384
 PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _SECRET_KEYS = frozenset(
     {
@@ -43,6 +49,12 @@ _JWK_MEMBER_TEXT = re.compile(
 )
 _BEARER_TEXT = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}")
 _SIGNATURE_VALUE = re.compile(r"=:[A-Za-z0-9+/=_-]+:")
+
+
+def elided(text: str) -> str:
+    """What a report shows for a string longer than :data:`ELIDE_ABOVE`: no content."""
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"[elided: {len(text)} characters, sha256 {digest}]"
 
 
 class Redactor:
@@ -105,6 +117,8 @@ class Redactor:
         if isinstance(value, list):
             return [self.scrub(v) for v in value]
         if isinstance(value, str):
+            if len(value) > ELIDE_ABOVE:
+                return elided(value)
             return self.text(value)
         return value
 

@@ -56,6 +56,8 @@ class ReportInputs:
     rerun: Sequence[str]
     duration: float
     expected_file: str | None = None
+    # "failures": evidence is kept for failed and erroneous tests only; "all": every test.
+    evidence: str = "failures"
 
 
 def curl_line(request: Mapping[str, Any]) -> str | None:
@@ -86,12 +88,16 @@ def _test_entry(
     expected_reason: str | None,
 ) -> dict[str, Any]:
     exchanges = list(evidence.exchanges) if evidence else []
+    notes = list(evidence.notes) if evidence else []
+    if inputs.evidence != "all" and record.outcome not in ("failed", "error") and exchanges:
+        notes.append(f"{len(exchanges)} exchange(s) not kept; --evidence all keeps them")
+        exchanges = []
     entry: dict[str, Any] = {
         "nodeid": record.nodeid,
         "requirements": [str(p) for p in record.pins],
         "outcome": record.outcome,
         "durationSeconds": round(record.duration, 6),
-        "evidence": {"exchanges": exchanges, "notes": list(evidence.notes) if evidence else []},
+        "evidence": {"exchanges": exchanges, "notes": notes},
     }
     if record.profile:
         entry["profile"] = record.profile

@@ -85,6 +85,8 @@ class RunOptions:
     implementation_name: str | None = None
     implementation_version: str | None = None
     rich_progress: bool = True
+    # Evidence in report.json: "failures" (failed and erroneous tests) or "all".
+    evidence: str = "failures"
     out: TextIO = field(default_factory=lambda: sys.stdout)
     # What tests substitute: the node program, the suite directory, the profiles list.
     node_command: Sequence[str] | None = None
@@ -138,9 +140,12 @@ def _pytest_args(suite: Path, seed: int, *, collect_only: bool = False) -> list[
         "--confcutdir", str(suite),
         "-p", "no:cacheprovider",
         "-p", "no:terminal",
+        # Hermetic: whatever pytest plugins the environment installs (and the time
+        # spent importing them) stay out of a certification run.
+        "--disable-plugin-autoload",
     ]  # fmt: skip
     if importlib.util.find_spec("hypothesis") is not None:
-        args.append(f"--hypothesis-seed={seed}")
+        args += ["-p", "_hypothesis_pytestplugin", f"--hypothesis-seed={seed}"]
     if collect_only:
         args.append("--collect-only")
     args.append(str(suite))
@@ -450,6 +455,7 @@ def run(options: RunOptions) -> RunResult:
         rerun=_rerun(prep.kind, options),
         duration=duration,
         expected_file=str(options.expected_failures) if options.expected_failures else None,
+        evidence=options.evidence,
     )
     report = build_report(
         inputs,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from bmdx.conformance._internal.errors import InputFileError, UsageError
+from bmdx.conformance._internal.redact import ELIDE_ABOVE, Redactor
 from bmdx.conformance._internal.report import REPORT_FILES
 from bmdx.conformance._internal.runner import RunResult
 
@@ -314,3 +316,44 @@ def test_invalid_claim_is_refused_with_its_violations(tmp_path: Path, fake_spec:
     with pytest.raises(InputFileError) as info:
         run_fake(tmp_path / "r", fake_spec, claim=claim)
     assert info.value.reason == "duplicate-key"
+
+
+def test_passed_tests_keep_notes_but_not_exchanges_by_default(module_run: Run) -> None:
+    result, _ = module_run(adapter="ok")
+    test = next(
+        t for t in result.report["tests"] if t["nodeid"] == "test_probes.py::test_second_probe"
+    )
+    assert test["outcome"] == "passed"
+    assert test["evidence"] == {
+        "exchanges": [],
+        "notes": ["1 exchange(s) not kept; --evidence all keeps them"],
+    }
+    first = next(
+        t for t in result.report["tests"] if t["nodeid"] == "test_probes.py::test_first_probe"
+    )
+    assert first["evidence"] == {"exchanges": [], "notes": ["first probe answered"]}
+
+
+def test_evidence_all_keeps_every_exchange(module_run: Run) -> None:
+    result, _ = module_run(adapter="ok", evidence="all")
+    test = next(
+        t for t in result.report["tests"] if t["nodeid"] == "test_probes.py::test_second_probe"
+    )
+    assert test["outcome"] == "passed"
+    assert [x["request"]["url"] for x in test["evidence"]["exchanges"]] == [
+        "http://node.invalid/probe"
+    ]
+    assert test["evidence"]["notes"] == []
+
+
+def test_strings_too_long_to_quote_are_elided_content_and_all() -> None:
+    secret = "s3cr3t-token-value"
+    body = "x" * ELIDE_ABOVE + secret
+    redactor = Redactor([secret])
+    clean = redactor.scrub({"body": body, "short": f"a {secret} b", "exact": "y" * ELIDE_ABOVE})
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    assert clean == {
+        "body": f"[elided: {ELIDE_ABOVE + len(secret)} characters, sha256 {digest}]",
+        "short": "a [redacted] b",
+        "exact": "y" * ELIDE_ABOVE,
+    }

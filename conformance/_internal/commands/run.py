@@ -58,6 +58,13 @@ _FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 )
 @click.option("--implementation-version", help="Version of the implementation.")
 @click.option(
+    "--evidence",
+    type=click.Choice(["failures", "all"]),
+    default="failures",
+    show_default=True,
+    help="Whose requests and responses report.json keeps: failed tests' or every test's.",
+)
+@click.option(
     "--no-progress", is_flag=True, help="Plain progress lines instead of the progress bar."
 )
 def run_command(  # noqa: PLR0917 - click passes one argument per option
@@ -74,6 +81,7 @@ def run_command(  # noqa: PLR0917 - click passes one argument per option
     certifier_key: Path | None,
     implementation_name: str | None,
     implementation_version: str | None,
+    evidence: str,
     no_progress: bool,
 ) -> None:
     """Certify a target; with none, start the embedded reference node and certify it.
@@ -97,6 +105,7 @@ def run_command(  # noqa: PLR0917 - click passes one argument per option
         implementation_name=implementation_name,
         implementation_version=implementation_version,
         rich_progress=not no_progress,
+        evidence=evidence,
         out=sys.stdout,
     )
     try:

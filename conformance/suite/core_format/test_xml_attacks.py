@@ -39,7 +39,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def listener() -> Iterator[_Listener]:
     server = _Listener(("127.0.0.1", 0), _Handler)
     server.hits = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     try:
         yield server

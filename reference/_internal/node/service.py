@@ -442,10 +442,18 @@ class NodeService:
                 or waited >= self.config.commit_interval_ms
             )
 
-    def _run_committer(self) -> None:
+    def _until_due(self) -> float:
+        """Seconds until the pool is due: the full interval when it is empty."""
         interval = self.config.commit_interval_ms / 1000
+        with self.lock:
+            if self._pool_since is None or not self.ledger.pending:
+                return interval
+            waited = (self.now() - self._pool_since).total_seconds()
+        return min(interval, max(0.0, interval - waited))
+
+    def _run_committer(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(interval)
+            self._wake.wait(self._until_due())
             self._wake.clear()
             if self._stop.is_set():
                 break
