@@ -16,6 +16,13 @@ import re
 __all__ = ["B64Error", "b64url_decode", "b64url_encode"]
 
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
+_URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+# The characters that may end an encoding of length 4n + r: the unused low bits of the
+# last character (4 of them when r = 2, 2 when r = 3) must be zero.
+_LAST_CHARACTER = {
+    2: frozenset(_URLSAFE[i] for i in range(0, 64, 16)),
+    3: frozenset(_URLSAFE[i] for i in range(0, 64, 4)),
+}
 
 
 class B64Error(ValueError):
@@ -35,6 +42,6 @@ def b64url_decode(text: str) -> bytes:
         data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except binascii.Error as e:
         raise B64Error(str(e)) from e
-    if b64url_encode(data) != text:
+    if len(text) % 4 and text[-1] not in _LAST_CHARACTER[len(text) % 4]:
         raise B64Error("non-zero unused bits in the last character")
     return data

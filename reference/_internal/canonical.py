@@ -51,6 +51,30 @@ def _find_violation(value: Any, depth_limit: int, integers_only: bool) -> list[A
     return None
 
 
+def _shape_ok(node: Any, depth: int, limit: int, integers_only: bool) -> bool:
+    """True when nothing below ``node`` (at ``depth``) is too deep or (signing) a float.
+
+    Recursive, and the recursion is bounded by ``limit``: it stops at the first
+    container deeper than the profile allows.  Plain strings, integers, booleans and
+    nulls, nearly every node of a BMDX object, are passed over without a call.
+    """
+    if isinstance(node, dict):
+        children: Any = node.values()
+    elif isinstance(node, list):
+        children = node
+    else:
+        return not (integers_only and isinstance(node, float))
+    if depth > limit:
+        return False
+    for child in children:
+        kind = type(child)
+        if kind is str or kind is int or kind is bool or child is None:
+            continue
+        if not _shape_ok(child, depth + 1, limit, integers_only):
+            return False
+    return True
+
+
 def _check_shape(value: Any, *, integers_only: bool) -> None:
     """What ``rfc8785`` does not check itself: nesting depth, and (signed) decimals.
 
@@ -59,20 +83,7 @@ def _check_shape(value: Any, *, integers_only: bool) -> None:
     (nothing wrong) is one pass that builds no paths; verification is on the hot path.
     """
     depth_limit = limits().max_nesting_depth
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            if depth > depth_limit:
-                break
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            if depth > depth_limit:
-                break
-            stack.extend((v, depth + 1) for v in node)
-        elif integers_only and isinstance(node, float):
-            break
-    else:
+    if _shape_ok(value, 1, depth_limit, integers_only):
         return
     path = _find_violation(value, depth_limit, integers_only) or []
     pointer = "".join("/" + _escape(str(k)) for k in path)

@@ -32,9 +32,25 @@ SCHEMA_BASE = "https://bmdx.org/spec/1/schemas/"
 XML_NAMESPACE = "urn:bmdx:1"
 
 
+# Every signature verification asks for the spec directory (through the profile and
+# its limits), and ``os.environ.get`` of an unset name costs about a microsecond (it
+# raises and catches KeyError).  CPython's ``os.environ`` keeps its data in a plain dict
+# under encoded keys; reading that dict directly still sees every change made through
+# ``os.environ`` (tests set BMDX_SPEC_DIR that way).  Elsewhere the plain lookup is used.
+_ENV_DATA: Any = getattr(os.environ, "_data", None)
+_ENV_KEY: Any = os.environ.encodekey("BMDX_SPEC_DIR") if hasattr(os.environ, "encodekey") else None
+
+
+def _spec_dir_override() -> str | None:
+    if isinstance(_ENV_DATA, dict) and _ENV_KEY is not None:
+        raw = _ENV_DATA.get(_ENV_KEY)
+        return None if raw is None else os.environ.decodevalue(raw)
+    return os.environ.get("BMDX_SPEC_DIR")
+
+
 def spec_dir() -> Path:
     """The directory holding the spec data this process works with."""
-    override = os.environ.get("BMDX_SPEC_DIR")
+    override = _spec_dir_override()
     if override:
         return _resolved(override)
     return _installed_spec_dir()
