@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import httpx
 import pytest
 
+from bmdx.reference._internal import httpsig
+from bmdx.reference._internal.limits import limits
 from bmdx.reference._internal.node import AsyncSignedClient, DevNode, NodeService, create_app
-from tests.node.conftest import BASE, Clock, Signed, conforms
+from tests.node.conftest import BASE, Clock, Signed, conforms, problem
 from tests.node.kit import audit_tx
 
 pytestmark = pytest.mark.anyio
@@ -61,3 +65,21 @@ async def test_stop_commits_the_pool(node: DevNode, signed: Signed) -> None:
     assert stored is not None
     assert stored.height == block.height == response.json()["height"]
     assert node.service.stop() is None
+
+
+@pytest.mark.requirement("BMDX-SEC-210")
+async def test_full_replay_cache_answers_the_declared_503(
+    node: DevNode, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tiny = dataclasses.replace(limits(), replay_cache_entries=1)
+    monkeypatch.setattr(httpsig, "_default_limits", lambda: tiny)
+    app = create_app(node.service, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as http:
+        hospital = node.members["dev-hospital"]
+        client = AsyncSignedClient(http, hospital.id, hospital.signing, now=clock.seconds)
+        first = await client.get("/ledger/head")
+        conforms("getLedgerHead", first)
+        second = await client.get("/ledger/head")
+    problem(second, 503, "BMDX-SEC-210", "replay-cache-full")
+    conforms("getLedgerHead", second)
+    assert app.state.verifier.cached_nonces == 1
