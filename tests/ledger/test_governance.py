@@ -215,7 +215,7 @@ def test_second_rotation_of_the_same_participant_version_is_spent(net: Net) -> N
     )
 
 
-@pytest.mark.requirement("BMDX-LED-014")
+@pytest.mark.requirement("BMDX-LED-014", "BMDX-SEC-043")
 def test_governance_revocation(net: Net) -> None:
     revocation = make_key_revocation(
         net.hospital.id, net.hospital.kid, net.height + 1, "compromised", net.net.platform.signing

@@ -266,12 +266,13 @@ def test_rotation_needs_the_old_key(cast: Cast, case: str) -> None:
         )
 
 
-@pytest.mark.requirement("BMDX-SEC-043:614daa4a822c4f4f")
+@pytest.mark.requirement("BMDX-SEC-043:cedf9ca01ec5d843")
 @pytest.mark.parametrize("case", ["other-participant", "revoked-key-of-owner"])
 def test_revocation_needs_a_key_of_the_participant(cast: Cast, case: str) -> None:
     """A KeyRevocation MUST be signed by the revoked key or by another signing key of the
-    same participant that is valid at the effective height; a ledger MUST reject any
-    other revocation."""
+    same participant that is valid at the effective height, or, in a key.revoke
+    transaction of the governance, by at least the threshold of the validator set in
+    force; a ledger MUST reject any other revocation."""
     if case == "other-participant":
         party, signer = cast.owner, cast.other.keys[0]
     else:
