@@ -19,7 +19,7 @@ Every failure raises the one uniform :class:`SignatureError`; see its docstring.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -40,12 +40,14 @@ from bmdx.reference._internal.profile import SignatureAlgorithm, security_profil
 
 __all__ = [
     "JWS_OBJECT_TYPE",
+    "KnownGood",
     "ProtectedHeader",
     "VerifiedSignature",
     "parse_compact",
     "sign_detached",
     "sign_jws_object",
     "sign_raw",
+    "signature_job",
     "signing_input",
     "verify_compact",
     "verify_jws_object",
@@ -167,11 +169,28 @@ def signing_input(protected: str, payload: bytes) -> bytes:
     return f"{protected}.{b64url_encode(payload)}".encode("ascii")
 
 
-def verify_raw(alg: SignatureAlgorithm, key: PublicKey, message: bytes, signature: bytes) -> None:
+KnownGood = Collection[tuple[str, bytes, bytes]]
+"""Signatures already verified: ``(key thumbprint, message, signature)`` triples.
+
+Verification is a pure function of the key, the message and the signature, so a triple
+verified once (on a worker thread, ahead of the state machine) need not be verified
+again; every other check still runs.  The RFC 7638 thumbprint names the key material.
+"""
+
+
+def verify_raw(
+    alg: SignatureAlgorithm,
+    key: PublicKey,
+    message: bytes,
+    signature: bytes,
+    *,
+    known_good: KnownGood = (),
+) -> None:
     """Check one raw signature (ES256 ``r || s`` or Ed25519) over ``message``.
 
     The key must be a signing key of exactly the algorithm's curve; no other
-    encoding of the signature is accepted.
+    encoding of the signature is accepted.  A triple in ``known_good`` skips only the
+    arithmetic.
     """
     if key.use != "sig":
         raise _fail("key-use", REQ_KEY_PURPOSE)
@@ -179,6 +198,8 @@ def verify_raw(alg: SignatureAlgorithm, key: PublicKey, message: bytes, signatur
         raise _fail("alg-key-mismatch", REQ_ALG_KEY)
     if len(signature) != alg.signature_bytes:
         raise _fail("signature-length", REQ_SIG_FORMAT)
+    if known_good and (key.thumbprint, message, signature) in known_good:
+        return
     try:
         if isinstance(key.key, ec.EllipticCurvePublicKey):
             half = alg.signature_bytes // 2
@@ -204,7 +225,12 @@ class VerifiedSignature(NamedTuple):
 
 
 def verify_signature(
-    entry: Any, payload: bytes, keys: Mapping[str, PublicKey], *, encoded_payload: str | None = None
+    entry: Any,
+    payload: bytes,
+    keys: Mapping[str, PublicKey],
+    *,
+    encoded_payload: str | None = None,
+    known_good: KnownGood = (),
 ) -> VerifiedSignature:
     """Verify one ``{"protected", "header"?, "signature"}`` entry over ``payload``.
 
@@ -224,12 +250,13 @@ def verify_signature(
     if key is None:
         raise _fail("unknown-kid", REQ_KID)
     encoded = encoded_payload if encoded_payload is not None else b64url_encode(payload)
-    verify_raw(header.alg, key, (protected + "." + encoded).encode("ascii"), signature)
+    message = (protected + "." + encoded).encode("ascii")
+    verify_raw(header.alg, key, message, signature, known_good=known_good)
     return VerifiedSignature(kid=header.kid, alg=header.alg.alg, key=key, typ=header.typ)
 
 
 def verify_signatures(
-    entries: Any, payload: bytes, keys: Mapping[str, PublicKey]
+    entries: Any, payload: bytes, keys: Mapping[str, PublicKey], *, known_good: KnownGood = ()
 ) -> list[VerifiedSignature]:
     """Verify a ``signatures`` array: every entry must verify, each by a distinct key."""
     if not isinstance(entries, list) or not entries:
@@ -237,10 +264,37 @@ def verify_signatures(
     if len(entries) > security_profile().signatures.max_signatures:
         raise _fail("too-many-signatures", REQ_MULTI)
     encoded = b64url_encode(payload)
-    verified = [verify_signature(e, payload, keys, encoded_payload=encoded) for e in entries]
+    verified = [
+        verify_signature(e, payload, keys, encoded_payload=encoded, known_good=known_good)
+        for e in entries
+    ]
     if len(verified) > 1 and len({v.key.thumbprint for v in verified}) != len(verified):
         raise _fail("duplicate-signer", REQ_MULTI)
     return verified
+
+
+def signature_job(
+    entry: Any, encoded_payload: str, keys: Mapping[str, PublicKey]
+) -> tuple[SignatureAlgorithm, PublicKey, bytes, bytes] | None:
+    """What verifying ``entry`` needs, when it is well formed and its key is known; else None.
+
+    For checking signatures ahead (:mod:`bmdx.reference._internal.ledger.ahead`); a
+    ``None`` entry is simply verified later, in full, where its failure is reported.
+    """
+    try:
+        if not isinstance(entry, Mapping):
+            return None
+        protected, signature = entry.get("protected"), entry.get("signature")
+        if not isinstance(protected, str) or not isinstance(signature, str):
+            return None
+        header = _parse_protected(protected)
+        key = keys.get(header.kid)
+        if key is None:
+            return None
+        message = (protected + "." + encoded_payload).encode("ascii")
+        return header.alg, key, message, _b64(signature)
+    except SignatureError:
+        return None
 
 
 def sign_raw(key: PrivateKey, message: bytes) -> bytes:

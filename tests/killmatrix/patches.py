@@ -175,9 +175,9 @@ def _bad_signature() -> None:
 
     original = jws.verify_raw
 
-    def verify_raw(alg: Any, key: Any, message: bytes, signature: bytes) -> None:
+    def verify_raw(alg: Any, key: Any, message: bytes, signature: bytes, **kw: Any) -> None:
         try:
-            original(alg, key, message, signature)
+            original(alg, key, message, signature, **kw)
         except SignatureError as e:
             if e.reason != "signature-mismatch":
                 raise
@@ -256,14 +256,14 @@ def _any_signature() -> None:
 
     original = jws.verify_signatures
 
-    def verify_signatures(entries: Any, payload: bytes, keys: Mapping[str, Any]) -> Any:
+    def verify_signatures(entries: Any, payload: bytes, keys: Mapping[str, Any], **kw: Any) -> Any:
         if isinstance(entries, list):
             for entry in entries:
                 try:
-                    return original([entry], payload, keys)
+                    return original([entry], payload, keys, **kw)
                 except SignatureError:
                     continue
-        return original(entries, payload, keys)
+        return original(entries, payload, keys, **kw)
 
     jws.verify_signatures = verify_signatures
     signing.verify_signatures = verify_signatures
@@ -676,9 +676,9 @@ def _ledger_bad_signature() -> None:
 
     original = ledger_state.verify_signatures  # type: ignore[attr-defined]
 
-    def verify_signatures(entries: Any, payload: bytes, keys: Any) -> Any:
+    def verify_signatures(entries: Any, payload: bytes, keys: Any, **kw: Any) -> Any:
         try:
-            return original(entries, payload, keys)
+            return original(entries, payload, keys, **kw)
         except SignatureError as e:
             if e.reason != "signature-mismatch":
                 raise

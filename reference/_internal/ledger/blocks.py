@@ -32,7 +32,7 @@ from typing import Any
 from bmdx.reference._internal import ijson
 from bmdx.reference._internal.canonical import canonical_bytes
 from bmdx.reference._internal.errors import IJsonError, LedgerError, SignatureError
-from bmdx.reference._internal.jws import sign_detached, verify_signature
+from bmdx.reference._internal.jws import KnownGood, sign_detached, verify_signature
 from bmdx.reference._internal.keys import PrivateKey, PublicKey
 from bmdx.reference._internal.ledger.state import (
     Effects,
@@ -167,11 +167,15 @@ class BlockBuilder:
     def __len__(self) -> int:
         return len(self.pending)
 
-    def add(self, tx: Any, *, now: datetime | str | None = None) -> Effects:
+    def add(
+        self, tx: Any, *, now: datetime | str | None = None, known_good: KnownGood = ()
+    ) -> Effects:
         """Validate ``tx`` for this block and add it; a rejection changes nothing."""
         if now is not None:
             self.time = max(self.time, self._not_before(_when(now)))
-        found = validate_transaction(tx, self.pending, height=self.height, block_time=self.time)
+        found = validate_transaction(
+            tx, self.pending, height=self.height, block_time=self.time, known_good=known_good
+        )
         self.pending.apply(found)
         return found
 

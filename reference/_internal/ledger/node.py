@@ -12,7 +12,10 @@ new block made invalid (a replayed sequence, a spent input) are dropped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -20,13 +23,20 @@ from typing import Any
 
 from bmdx.reference._internal import ijson
 from bmdx.reference._internal.errors import LedgerError, StorageError
+from bmdx.reference._internal.jws import KnownGood
+from bmdx.reference._internal.ledger.ahead import AheadVerifier, Job
 from bmdx.reference._internal.ledger.blocks import (
     BlockBuilder,
     SealedBlock,
     Validator,
     validate_block,
 )
-from bmdx.reference._internal.ledger.state import Effects, ValidatorSet
+from bmdx.reference._internal.ledger.state import (
+    Effects,
+    Prepared,
+    ValidatorSet,
+    prepare_transaction,
+)
 from bmdx.reference._internal.ledger.views import StoreView
 from bmdx.reference._internal.merkle import leaf_hash
 from bmdx.reference._internal.storage import BlockCommit, BlockRecord, Store, open_store
@@ -34,6 +44,12 @@ from bmdx.reference._internal.storage import BlockCommit, BlockRecord, Store, op
 __all__ = ["Ledger", "Receipt"]
 
 REQ_FORK = "BMDX-LED-023"
+# Transactions per unit of work of Ledger.submit_many: enough to amortise a hand-off
+# to a worker process, few enough to keep the workers ahead of the state machine.
+_AHEAD_CHUNK = 256
+# A chunk under way: its prepared transactions (or their step-1 refusals), the signature
+# jobs sent ahead, and the indices of those that verified (None: there were none).
+_Chunk = tuple[list[Prepared | LedgerError], list[Job], Future[list[int]] | None]
 
 
 def _utc_now() -> datetime:
@@ -72,6 +88,7 @@ class Ledger:
         self.validators = tuple(validators)
         self._clock = clock
         self._builder: BlockBuilder | None = None
+        self._ahead: AheadVerifier | None = None
 
     @classmethod
     def open(
@@ -84,6 +101,9 @@ class Ledger:
         return cls(open_store(url), validators=validators, clock=clock)
 
     def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
         self.store.close()
 
     def __enter__(self) -> Ledger:
@@ -113,16 +133,80 @@ class Ledger:
         """The pooled transactions' effects, in the order they will be committed."""
         return () if self._builder is None else tuple(self._builder.pending)
 
-    def submit(self, tx: Any, *, now: datetime | str | None = None) -> Receipt:
+    def submit(
+        self, tx: Any, *, now: datetime | str | None = None, known_good: KnownGood = ()
+    ) -> Receipt:
         """Validate ``tx`` (bytes or a parsed document) into the pool, or raise :class:`LedgerError`.
 
-        A rejected transaction changes neither the pool nor the store.
+        A rejected transaction changes neither the pool nor the store.  ``known_good``
+        holds signatures verified ahead (see :meth:`submit_many`).
         """
         builder = self._pool(self._now(now))
-        effects = builder.add(tx, now=self._now(now))
+        effects = builder.add(tx, now=self._now(now), known_good=known_good)
         return Receipt(
             effects.txid, effects.sender, effects.sequence, builder.height, len(builder) - 1
         )
+
+    def submit_many(
+        self, txs: Iterable[Any], *, now: datetime | str | None = None, workers: int | None = None
+    ) -> list[Receipt | LedgerError]:
+        """Validate ``txs`` into the pool in order: what :meth:`submit` would do one by one.
+
+        Each transaction gets a receipt or the :class:`LedgerError` that refused it (a
+        refusal changes nothing, and the next transaction is validated on).  Bulk
+        ingestion goes faster: while this process runs the state machine on one chunk,
+        ``workers`` processes (default: one per processor; see :mod:`.ahead`) verify the
+        signatures of the chunks after it.  The state machine still resolves every key
+        and runs every check; it only skips the arithmetic of a signature that verified
+        ahead with the very key it resolves.  The workers stay up until :meth:`close`.
+        """
+        count = max(1, workers if workers is not None else (os.cpu_count() or 1))
+        if self._ahead is None or self._ahead.workers != count:
+            if self._ahead is not None:
+                self._ahead.close()
+            self._ahead = AheadVerifier(count)
+        ahead = self._ahead
+        results: list[Receipt | LedgerError] = []
+        chunks: deque[_Chunk] = deque()
+
+        def drain() -> None:
+            prepared, jobs, future = chunks.popleft()
+            known = ahead.known_good(jobs, ahead.verified(future))
+            for item in prepared:
+                if isinstance(item, LedgerError):
+                    results.append(item)
+                    continue
+                try:
+                    results.append(self.submit(item, now=now, known_good=known))
+                except LedgerError as e:
+                    results.append(e)
+
+        batch: list[Any] = []
+        for tx in txs:
+            batch.append(tx)
+            if len(batch) == _AHEAD_CHUNK:
+                chunks.append(self._prepare_chunk(batch, ahead, now))
+                batch = []
+                if len(chunks) > count:
+                    drain()
+        if batch:
+            chunks.append(self._prepare_chunk(batch, ahead, now))
+        while chunks:
+            drain()
+        return results
+
+    def _prepare_chunk(
+        self, batch: Sequence[Any], ahead: AheadVerifier, now: datetime | str | None
+    ) -> _Chunk:
+        view = self._pool(self._now(now)).pending
+        prepared: list[Prepared | LedgerError] = []
+        for tx in batch:
+            try:
+                prepared.append(prepare_transaction(tx, view))
+            except LedgerError as e:
+                prepared.append(e)
+        jobs: list[Job] = [job for p in prepared if isinstance(p, Prepared) for job in p.jobs]
+        return prepared, jobs, ahead.submit(jobs) if jobs else None
 
     def _signers(self, builder: BlockBuilder) -> tuple[str, list[Validator]]:
         vset = builder.pending.validator_set_at(builder.height)

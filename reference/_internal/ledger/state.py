@@ -67,6 +67,7 @@ from typing import Any, Protocol
 
 from bmdx.reference._internal import canonical as _jcs
 from bmdx.reference._internal import ijson
+from bmdx.reference._internal.b64 import b64url_encode
 from bmdx.reference._internal.canonical import SIGNATURES_MEMBER, canonical_bytes, signing_payload
 from bmdx.reference._internal.errors import (
     BmdxError,
@@ -75,7 +76,7 @@ from bmdx.reference._internal.errors import (
     LedgerError,
     SignatureError,
 )
-from bmdx.reference._internal.jws import verify_signatures
+from bmdx.reference._internal.jws import KnownGood, signature_job, verify_signatures
 from bmdx.reference._internal.keys import PublicKey, import_public_jwk
 from bmdx.reference._internal.limits import limits
 from bmdx.reference._internal.schema import schema_set
@@ -96,11 +97,13 @@ __all__ = [
     "Effects",
     "LedgerView",
     "PendingView",
+    "Prepared",
     "TypeRule",
     "ValidatorSet",
     "format_timestamp",
     "object_id_of",
     "parse_timestamp",
+    "prepare_transaction",
     "validate_transaction",
     "version_of",
 ]
@@ -380,6 +383,7 @@ class _Tx:
     height: int
     bootstrap: bool
     output_bytes: tuple[bytes, ...]
+    known_good: KnownGood = ()
     signers: list[tuple[str, str]] = field(default_factory=list)  # (participant, kid)
     output_versions: list[str] = field(default_factory=list)
     keys_added: list[KeyRecord] = field(default_factory=list)
@@ -567,7 +571,12 @@ def _check_signatures(tx: _Tx, payload: bytes) -> dict[str, tuple[str, PublicKey
     """Step 4: every signature verifies with a registered key; one is the sender's."""
     extra = _bootstrap_keys(tx)
     try:
-        verified = verify_signatures(tx.doc["signatures"], payload, _SignerKeys(tx.view, extra))
+        verified = verify_signatures(
+            tx.doc["signatures"],
+            payload,
+            _SignerKeys(tx.view, extra),
+            known_good=tx.known_good,
+        )
     except SignatureError as exc:
         raise _reject(
             "bad-signature", f"a signature does not verify ({exc.reason})", pointer="/signatures"
@@ -1003,23 +1012,64 @@ def _check_timestamp(tx: _Tx, block_time: datetime) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A transaction through step 1 (parsed and canonicalised), for :func:`validate_transaction`.
+
+    ``jobs`` are its signatures as far as they can be checked ahead, with the keys the
+    view knew when it was prepared (:func:`prepare_transaction`).
+    """
+
+    doc: Mapping[str, Any]
+    forms: _Canonical
+    jobs: tuple[Any, ...] = ()
+
+
+def prepare_transaction(tx: Any, view: LedgerView | None = None) -> Prepared:
+    """Step 1 of :func:`validate_transaction`, done ahead; raises what step 1 raises.
+
+    With ``view``, the signatures whose keys it already holds become verification jobs
+    (:mod:`bmdx.reference._internal.ledger.ahead`); the state machine still
+    resolves every key itself, so a job made with a key that no longer applies only
+    wastes its work.
+    """
+    doc, forms = _parse(tx)
+    entries = doc.get(SIGNATURES_MEMBER)
+    if view is None or not isinstance(entries, list):
+        return Prepared(doc, forms)
+    keys = _SignerKeys(view, {})
+    encoded = b64url_encode(forms.payload)
+    jobs = tuple(job for entry in entries for job in [signature_job(entry, encoded, keys)] if job)
+    return Prepared(doc, forms, jobs)
+
+
 def validate_transaction(
-    tx: Any, view: LedgerView, *, height: int, block_time: datetime | str
+    tx: Any,
+    view: LedgerView,
+    *,
+    height: int,
+    block_time: datetime | str,
+    known_good: KnownGood = (),
 ) -> Effects:
     """Run the state machine on ``tx`` for the block at ``height``; return its effects.
 
-    ``tx`` is raw bytes (step 1 parses them) or a parsed document.  Raises
-    :class:`LedgerError` at the first failed step; ``view`` is never changed.
+    ``tx`` is raw bytes (step 1 parses them), a parsed document, or a :class:`Prepared`
+    one.  ``known_good`` holds signatures already verified (step 4 then skips only
+    their arithmetic).  Raises :class:`LedgerError` at the first failed step; ``view``
+    is never changed.
     """
     when = parse_timestamp(block_time) if isinstance(block_time, str) else block_time
-    doc, forms = _parse(tx)
+    if isinstance(tx, Prepared):
+        doc, forms = tx.doc, tx.forms
+    else:
+        doc, forms = _parse(tx)
     canonical = forms.full
     txid = "sha-256:" + hashlib.sha256(canonical).hexdigest()
     try:
         _check_schema(doc)
         assert forms.outputs is not None  # the schema requires an outputs array
         bootstrap = height == 0 and view.validator_set_at(0) is None
-        state = _Tx(doc, view, height, bootstrap, forms.outputs)
+        state = _Tx(doc, view, height, bootstrap, forms.outputs, known_good)
         _check_sender(state)
         extra = _check_signatures(state, forms.payload)
         _check_key_validity(state, extra)
