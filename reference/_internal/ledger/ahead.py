@@ -20,7 +20,6 @@ import logging
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
 
 from bmdx.reference._internal.errors import BmdxError
 from bmdx.reference._internal.jws import verify_raw
@@ -106,9 +105,3 @@ class AheadVerifier:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self) -> AheadVerifier:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
