@@ -416,7 +416,7 @@ def _breakdown(db: Path, creds: dict[str, Any], ids: list[str], count: int) -> d
     steps = _Steps()
     steps.wrap(RequestVerifier, "verify", "request verification (RFC 9421, replay, key)")
     steps.wrap(exchange_module, "decide", "consent decision")
-    steps.wrap(jwe, "add_recipient", "key release (unwrap, ECDH-ES+A256KW re-wrap)")
+    steps.wrap(Exchange, "_release", "key release (payload, ECDH-ES+A256KW wrap)")
     steps.wrap(Exchange, "_audit", "audit append (sign, validate into the pool)")
     steps.wrap(web, "render", "response rendering (JSON)")
     steps.wrap(service, "commit_now", "block commits (share)")

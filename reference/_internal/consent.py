@@ -39,6 +39,8 @@ __all__ = [
     "IMPLIED_DATA_CLASS",
     "REASON_ORDER",
     "SENSITIVE_DATA_CLASSES",
+    "ConsentChain",
+    "consent_chain",
     "consent_version_hash",
     "decide",
     "effective_data_classes",
@@ -334,8 +336,23 @@ def _check_records(records: Any, request: Mapping[str, Any]) -> None:
         )
 
 
-def _chain(consents: Any, request: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The subject's consent versions, checked and ordered by version (index = version-1)."""
+@dataclass(frozen=True, slots=True)
+class ConsentChain:
+    """A subject's consent versions that passed step 1, ordered by version.
+
+    ``hashes[i]`` is the version hash of ``versions[i]``.  Made by
+    :func:`consent_chain`; a caller that decides many requests under one unchanged
+    chain (a node serving reads) checks it once and hands it to :func:`decide`.  The
+    versions are read, never changed: build a new chain when a version is added.
+    """
+
+    subject: str
+    versions: tuple[Mapping[str, Any], ...]
+    hashes: tuple[str, ...]
+
+
+def consent_chain(consents: Any, subject: str) -> ConsentChain:
+    """Check a subject's consent versions (consent.md, step 1) and order them."""
     if not isinstance(consents, list):
         raise _fail("consents is a list of Consent versions", reason="schema", pointer="/consents")
     by_version: dict[int, tuple[int, Mapping[str, Any], bytes]] = {}
@@ -343,7 +360,7 @@ def _chain(consents: Any, request: Mapping[str, Any]) -> list[Mapping[str, Any]]
     for i, consent in enumerate(consents):
         where = f"/consents/{i}"
         _check_consent(consent, where)
-        if consent["subject"] != request["subject"]:
+        if consent["subject"] != subject:
             raise _fail(
                 "the consent governs another subject than the request's",
                 reason="subject-mismatch",
@@ -369,8 +386,9 @@ def _chain(consents: Any, request: Mapping[str, Any]) -> list[Mapping[str, Any]]
         if known is None:
             by_version[consent["version"]] = (i, consent, data)
     ordered: list[Mapping[str, Any]] = []
+    hashes: list[str] = []
     for version in sorted(by_version):
-        i, consent, _ = by_version[version]
+        i, consent, data = by_version[version]
         where = f"/consents/{i}"
         if version != len(ordered) + 1:
             raise _fail(
@@ -379,7 +397,7 @@ def _chain(consents: Any, request: Mapping[str, Any]) -> list[Mapping[str, Any]]
                 pointer=f"{where}/version",
                 requirement=REQ_CHAIN,
             )
-        expected = consent_version_hash(ordered[-1]) if ordered else None
+        expected = hashes[-1] if hashes else None
         if consent.get("previous") != expected:
             raise _fail(
                 f"version {version} does not chain to version {version - 1}",
@@ -395,12 +413,13 @@ def _chain(consents: Any, request: Mapping[str, Any]) -> list[Mapping[str, Any]]
                 requirement=REQ_ISSUED,
             )
         ordered.append(consent)
-    return ordered
+        hashes.append("sha-256:" + hashlib.sha256(data).hexdigest())
+    return ConsentChain(subject, tuple(ordered), tuple(hashes))
 
 
 def _check_inputs(
     consents: Any, request: Any, requester: Any, records: Any, now: Any
-) -> list[Mapping[str, Any]]:
+) -> ConsentChain:
     _check_instant(now, "/now")
     _check_request(request)
     _check_schema(requester, "Participant", "/requester")
@@ -411,7 +430,15 @@ def _check_inputs(
             pointer="/requester/id",
         )
     _check_records(records, request)
-    return _chain(consents, request)
+    if isinstance(consents, ConsentChain):
+        if consents.subject != request["subject"]:
+            raise _fail(
+                "the consent governs another subject than the request's",
+                reason="subject-mismatch",
+                pointer="/consents/0/subject",
+            )
+        return consents
+    return consent_chain(consents, request["subject"])
 
 
 # --- steps 5 and 6: provisions ---------------------------------------------------------
@@ -621,7 +648,7 @@ def _verdict(
 
 
 def decide(
-    consents: Sequence[Mapping[str, Any]],
+    consents: Sequence[Mapping[str, Any]] | ConsentChain,
     request: Mapping[str, Any],
     requester: Mapping[str, Any],
     records: Sequence[Mapping[str, Any]],
@@ -631,23 +658,22 @@ def decide(
     """Decide ``request`` under the subject's consent at ``now`` (consent.md).
 
     ``consents`` are every version of the subject's consent known at evaluation time,
-    revoked ones included, in any order; ``requester`` is the requester's Participant
+    revoked ones included, in any order (or a :class:`ConsentChain` of them, checked
+    before); ``requester`` is the requester's Participant
     document; ``records`` the headers of the records in scope.  Returns an
     AccessDecision document.  Raises :class:`ConsentError` for malformed inputs only.
     """
     chain = _check_inputs(consents, request, requester, records, now)
     # Step 2: the governing version is the latest one issued at or before now.
-    in_force = [c for c in chain if _at_or_before(c["issued"], now)]
-    governing = in_force[-1] if in_force else None
+    in_force = [i for i, c in enumerate(chain.versions) if _at_or_before(c["issued"], now)]
+    governing = chain.versions[in_force[-1]] if in_force else None
     verdict = _verdict(governing, request, requester, records, now)
     # Step 8: the decision document.
     decision: dict[str, Any] = {
         "objectType": "AccessDecision",
         "requestId": request["requestId"],
         "decision": "permit" if verdict.permit else "deny",
-        "consentVersionHash": (
-            consent_version_hash(governing) if governing is not None else EMPTY_POLICY_HASH
-        ),
+        "consentVersionHash": chain.hashes[in_force[-1]] if in_force else EMPTY_POLICY_HASH,
     }
     if governing is not None:
         decision["consent"] = governing["consentId"]

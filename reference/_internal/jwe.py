@@ -49,17 +49,21 @@ from bmdx.reference._internal.profile import EncryptionProfile, security_profile
 
 __all__ = [
     "Deterministic",
+    "Recipient",
     "add_recipient",
     "check_plaintext_digest",
     "content_decrypt",
     "decrypt",
     "encrypt",
+    "open_content_key",
     "parse_jwe",
     "plaintext_digest",
+    "recipient",
     "recipient_kid",
     "remove_recipient",
     "shred",
     "unwrap_content_key",
+    "wrap_content_key",
 ]
 
 REQ_CONTENT = "BMDX-SEC-100"
@@ -599,43 +603,86 @@ def decrypt(
 # --- recipients and shredding --------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A recipient key checked once under the profile, ready to have content keys wrapped.
+
+    Made by :func:`recipient`: the key is an 'enc' key of an admitted curve, declared
+    for key agreement and not a point of small order (BMDX-SEC-032, BMDX-SEC-035).
+    """
+
+    kid: str
+    public: JWK
+
+
+def recipient(key: Mapping[str, Any] | JWK) -> Recipient:
+    """Check ``key`` as a recipient once; wrap for it any number of times after."""
+    [(kid, public)] = _prepare_recipients([key])
+    return Recipient(kid, public)
+
+
+def open_content_key(jwe: Mapping[str, Any], holder_key: Mapping[str, Any] | JWK) -> bytes:
+    """The content key of ``jwe``, unwrapped by a current recipient's private key.
+
+    The whole token is decrypted and authenticated first, as :func:`decrypt` does: a
+    content key only comes out of a token that opens (BMDX-SEC-118).
+    """
+    return _open(jwe, holder_key)[1]
+
+
+def wrap_content_key(
+    cek: bytes, target: Recipient, *, deterministic: Deterministic | None = None
+) -> dict[str, Any]:
+    """One recipient entry: ``cek`` wrapped for ``target`` by ECDH-ES+A256KW.
+
+    The ephemeral key is fresh for every wrap (BMDX-SEC-115); the entry goes beside
+    the token's others, under its protected header.
+    """
+    prof = _profile()
+    if len(cek) * 8 != prof.key_bits:
+        raise UsageError("a content key is 256 bits", requirement=REQ_CONTENT, reason="key-length")
+    header = {"alg": prof.alg, "enc": prof.enc, "kid": target.kid}
+    algorithm = (
+        JWA.keymgmt_alg(prof.alg)
+        if deterministic is None
+        else _FixedEpkEcdhEs(deterministic.next_ephemeral())
+    )
+    wrapped = algorithm.wrap(target.public, prof.key_bits, cek, header)
+    return {
+        "header": {"alg": prof.alg, "kid": target.kid, "epk": wrapped["header"]["epk"]},
+        "encrypted_key": b64url_encode(wrapped["ek"]),
+    }
+
+
 def add_recipient(
     jwe: Mapping[str, Any],
     holder_key: Mapping[str, Any] | JWK,
-    new_recipient: Mapping[str, Any] | JWK,
+    new_recipient: Mapping[str, Any] | JWK | Recipient,
     *,
     deterministic: Deterministic | None = None,
+    cek: bytes | None = None,
 ) -> dict[str, Any]:
     """Wrap the content key for one more recipient; the ciphertext is not touched.
 
     ``holder_key`` is a current recipient's private key: only someone who can read
-    the payload can grant it to another.
+    the payload can grant it to another.  ``cek`` is the content key a caller already
+    took from this very token with :func:`open_content_key`; it spares the unwrap.
     """
-    _, cek = _open(jwe, holder_key)
+    if cek is None:
+        cek = open_content_key(jwe, holder_key)
     prof = _profile()
-    [(kid, public)] = _prepare_recipients([new_recipient])
-    if any(r.get("header", {}).get("kid") == kid for r in jwe["recipients"]):
-        raise UsageError(f"{kid} is already a recipient", reason="duplicate-recipient")
+    target = new_recipient if isinstance(new_recipient, Recipient) else recipient(new_recipient)
+    if any(r.get("header", {}).get("kid") == target.kid for r in jwe["recipients"]):
+        raise UsageError(f"{target.kid} is already a recipient", reason="duplicate-recipient")
     if len(jwe["recipients"]) >= prof.max_recipients:
         raise UsageError(
             f"a JWE holds at most {prof.max_recipients} recipients",
             requirement=REQ_STRUCTURE,
             reason="too-many-recipients",
         )
-    header = {"alg": prof.alg, "enc": prof.enc, "kid": kid}
-    algorithm = (
-        JWA.keymgmt_alg(prof.alg)
-        if deterministic is None
-        else _FixedEpkEcdhEs(deterministic.next_ephemeral())
-    )
-    wrapped = algorithm.wrap(public, prof.key_bits, cek, header)
+    entry = wrap_content_key(cek, target, deterministic=deterministic)
     out = copy.deepcopy(dict(jwe))
-    out["recipients"].append(
-        {
-            "header": {"alg": prof.alg, "kid": kid, "epk": wrapped["header"]["epk"]},
-            "encrypted_key": b64url_encode(wrapped["ek"]),
-        }
-    )
+    out["recipients"].append(entry)
     return out
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "VerifiedSignature",
     "parse_compact",
     "sign_detached",
+    "sign_detached_known",
     "sign_jws_object",
     "sign_raw",
     "signature_job",
@@ -170,11 +171,14 @@ def signing_input(protected: str, payload: bytes) -> bytes:
 
 
 KnownGood = Collection[tuple[str, bytes, bytes]]
-"""Signatures already verified: ``(key thumbprint, message, signature)`` triples.
+"""Signatures known to verify: ``(key thumbprint, message, signature)`` triples.
 
 Verification is a pure function of the key, the message and the signature, so a triple
-verified once (on a worker thread, ahead of the state machine) need not be verified
-again; every other check still runs.  The RFC 7638 thumbprint names the key material.
+verified once (in a worker process, ahead of the state machine) need not be verified
+again; nor need one this process has just made with the private half of the key
+(:func:`sign_detached_known`): a signature scheme's correctness is that such a
+signature verifies.  Every other check still runs.  The RFC 7638 thumbprint names the
+key material, so a triple only ever matches the key that made or verified it.
 """
 
 
@@ -323,6 +327,15 @@ def sign_detached(payload: bytes, key: PrivateKey, *, typ: str | None = None) ->
     protected = b64url_encode(canonical_bytes(header))
     signature = sign_raw(key, signing_input(protected, payload))
     return {"protected": protected, "signature": b64url_encode(signature)}
+
+
+def sign_detached_known(
+    payload: bytes, key: PrivateKey, *, typ: str | None = None
+) -> tuple[dict[str, str], tuple[str, bytes, bytes]]:
+    """:func:`sign_detached`, and the signature as a :data:`KnownGood` triple."""
+    entry = sign_detached(payload, key, typ=typ)
+    message = signing_input(entry["protected"], payload)
+    return entry, (key.public.thumbprint, message, b64url_decode(entry["signature"]))
 
 
 def sign_jws_object(

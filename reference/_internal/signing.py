@@ -12,15 +12,20 @@ Keys come from the verifier's key set (the participant registry), looked up by t
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from bmdx.reference._internal.canonical import SIGNATURES_MEMBER, signing_payload
 from bmdx.reference._internal.errors import SignatureError
-from bmdx.reference._internal.jws import VerifiedSignature, sign_detached, verify_signatures
+from bmdx.reference._internal.jws import (
+    VerifiedSignature,
+    sign_detached,
+    sign_detached_known,
+    verify_signatures,
+)
 from bmdx.reference._internal.keys import PrivateKey, PublicKey
 
-__all__ = ["sign_document", "verify_document"]
+__all__ = ["sign_document", "sign_document_known", "verify_document"]
 
 REQ_KID = "BMDX-SEC-021"
 REQ_REQUIRED_SIGNERS = "BMDX-SEC-024"
@@ -37,6 +42,28 @@ def sign_document(
     signed = dict(document)
     signed[SIGNATURES_MEMBER] = [*existing, entry]
     return signed
+
+
+def sign_document_known(
+    document: Mapping[str, Any], keys: Sequence[PrivateKey], *, typ: str | None = None
+) -> tuple[dict[str, Any], set[tuple[str, bytes, bytes]]]:
+    """``document`` signed by each of ``keys`` in turn, and those signatures as
+    ``known_good`` triples (:data:`jws.KnownGood`) for the ledger's state machine.
+
+    The payload excludes ``signatures``, so it is canonicalised once for all signers.
+    """
+    existing = document.get(SIGNATURES_MEMBER, [])
+    if not isinstance(existing, list):
+        raise SignatureError(reason="malformed", violated="BMDX-SEC-019")
+    payload = signing_payload(document)
+    entries, made = [], set()
+    for key in keys:
+        entry, triple = sign_detached_known(payload, key, typ=typ)
+        entries.append(entry)
+        made.add(triple)
+    signed = dict(document)
+    signed[SIGNATURES_MEMBER] = [*existing, *entries]
+    return signed, made
 
 
 def verify_document(

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 import rfc8785
 
-from bmdx.reference._internal.consent import EMPTY_POLICY_HASH, consent_version_hash, decide
+from bmdx.reference._internal.consent import (
+    EMPTY_POLICY_HASH,
+    ConsentChain,
+    consent_chain,
+    consent_version_hash,
+    decide,
+)
 from bmdx.reference._internal.errors import ConsentError, DocumentError
 from bmdx.reference._internal.schema import schema_set
 from tests import vectors
@@ -136,3 +142,42 @@ def test_vectors_cover_every_reason_and_obligation() -> None:
     assert reasons == set(schema["$defs"]["reason"]["enum"])
     assert obligations == set(schema["$defs"]["obligation"]["enum"])
     assert {"broken-chain", "consent-fork", "multiple-consents", "issued-order"} <= errors
+
+
+def _outcome(call: Any) -> Any:
+    try:
+        return call()
+    except ConsentError as e:
+        return ("error", e.requirement, e.reason, e.pointer)
+
+
+@pytest.mark.requirement("BMDX-CON-001")
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_a_chain_checked_once_decides_as_the_plain_versions(path: Path) -> None:
+    """A node checks a subject's chain once and decides many reads under it: same answer."""
+    case = _load(path)
+    plain = _outcome(lambda: _run(case))
+    subject = case["request"].get("subject") if isinstance(case["request"], dict) else None
+    chain = _outcome(lambda: consent_chain(case["consents"], str(subject)))
+    if isinstance(chain, ConsentChain):
+        checked = _outcome(
+            lambda: decide(
+                chain, case["request"], case["requester"], case["records"], now=case["now"]
+            )
+        )
+        assert checked == plain
+        assert len(chain.hashes) == len(chain.versions)
+        assert list(chain.hashes) == [consent_version_hash(c) for c in chain.versions]
+    else:  # the chain itself is what the vector breaks: the same error either way
+        assert plain[0] == "error"
+        assert chain == plain
+
+
+def test_a_checked_chain_of_another_subject_is_refused() -> None:
+    case = next(c for c in map(_load, FILES) if c["consents"] and "error" not in c["expected"])
+    chain = consent_chain(case["consents"], case["request"]["subject"])
+    other = {**case["request"], "subject": "pseud:" + "A" * 43}
+    records = [{**h, "subject": other["subject"]} for h in case["records"]]
+    with pytest.raises(ConsentError) as caught:
+        decide(chain, other, case["requester"], records, now=case["now"])
+    assert (caught.value.requirement, caught.value.reason) == ("BMDX-CON-002", "subject-mismatch")

@@ -154,6 +154,33 @@ async def test_a_permitted_read_releases_the_key_to_the_requester_alone(world: W
     assert audit_actions(world)[-1] == ("read", "success")
 
 
+@pytest.mark.requirement("BMDX-API-060")
+@pytest.mark.requirement("BMDX-SEC-115")
+async def test_every_release_wraps_the_content_key_afresh(world: World) -> None:
+    envelope = world.envelope("north-hospital", ADA, FHIR)
+    await publish(world, envelope)
+    await grant(world, "patient-ada", ADA, treatment_permit("hospital"))
+    rid = envelope["header"]["recordId"]
+    location = envelope["header"]["payload"]["location"]
+    assert location not in world.exchange._content_keys
+    reader = world.members["south-hospital"]
+    assert reader.encryption is not None
+    wraps = []
+    for _ in range(3):
+        response = await world.client("south-hospital").get(
+            f"/records/{rid}", params={"purpose": "treatment"}
+        )
+        released = conforms("getRecord", response)
+        assert jwe.decrypt(released["payload"], _private(reader.encryption)) == FHIR
+        [entry] = released["payload"]["recipients"]
+        wraps.append((entry["header"]["epk"]["x"], entry["encrypted_key"]))
+    # The node unwrapped the content key once and kept it; each release still has an
+    # ephemeral key of its own, so no two wraps are alike.
+    assert location in world.exchange._content_keys
+    assert len(set(wraps)) == 3
+    assert audit_actions(world)[-3:] == [("read", "success")] * 3
+
+
 @pytest.mark.requirement("BMDX-API-061")
 async def test_refusals_do_not_tell_whether_the_record_exists(world: World) -> None:
     envelope = world.envelope("north-hospital", ADA, FHIR)
@@ -263,13 +290,20 @@ async def test_erasure_shreds_the_payload_and_later_reads_are_gone(world: World)
     await grant(world, "patient-ada", ADA, treatment_permit("hospital"))
     world.commit()
     rid = envelope["header"]["recordId"]
+    location = envelope["header"]["payload"]["location"]
+    read = await world.client("south-hospital").get(
+        f"/records/{rid}", params={"purpose": "treatment"}
+    )
+    assert read.status_code == 200
+    assert location in world.exchange._content_keys
     response = await world.client("patient-ada").delete(f"/records/{rid}")
     receipt = conforms("eraseRecord", response)
     node_key = world.service.identity.signing.public
     verify_document(receipt, {node_key.kid: node_key}, signers=[node_key.kid])
     assert receipt["commitment"] == envelope["header"]["commitment"]
     assert (receipt["wrapsDestroyed"], receipt["ciphertextDestroyed"]) == (2, True)
-    assert world.exchange.payloads.get(envelope["header"]["payload"]["location"]) is None
+    assert world.exchange.payloads.get(location) is None
+    assert location not in world.exchange._content_keys  # no copy of the key is left
     world.commit()
     gone = problem(
         await world.client("south-hospital").get(

@@ -24,7 +24,11 @@ from bmdx.reference._internal.jws import (
 from bmdx.reference._internal.keys import KeySet, generate_key, import_private_jwk
 from bmdx.reference._internal.profile import security_profile
 from bmdx.reference._internal.schema import schema_set
-from bmdx.reference._internal.signing import sign_document, verify_document
+from bmdx.reference._internal.signing import (
+    sign_document,
+    sign_document_known,
+    verify_document,
+)
 from bmdx.reference._internal.xmlmap import json_to_xml, xml_to_json
 from tests import vectors
 from tools.vectors import gen_signatures
@@ -219,3 +223,27 @@ def test_signed_objects_verify_after_json_to_xml_and_back() -> None:
     with pytest.raises(SignatureError) as info:
         verify_document(xml_to_json(xml), TRUSTED)
     assert info.value.reason == "signature-mismatch"
+
+
+@pytest.mark.requirement("BMDX-SEC-010")
+def test_signatures_made_here_are_known_good_for_their_own_key_only() -> None:
+    doc = {"objectType": "AuditEvent", "eventId": "urn:uuid:1", "n": 1}
+    typ = security_profile().signatures.typ
+    signed, made = sign_document_known(doc, [ED, P256], typ=typ)
+    assert {k: v for k, v in signed.items() if k != "signatures"} == doc
+    assert len(signed["signatures"]) == 2
+    verified = verify_document(signed, {k.public.kid: k.public for k in (ED, P256)})
+    assert [v.kid for v in verified] == [ED.public.kid, P256.public.kid]
+    assert {t[0] for t in made} == {ED.public.thumbprint, P256.public.thumbprint}
+    algorithms = security_profile().signatures.algorithms
+    for key, (thumb, message, signature) in zip(
+        (ED, P256), sorted(made, key=lambda t: t[0] != ED.public.thumbprint), strict=True
+    ):
+        assert thumb == key.public.thumbprint
+        verify_raw(algorithms[key.public.signing_alg or ""], key.public, message, signature)
+    # A triple names its key: under any other key the arithmetic runs, and fails.
+    other = generate_key("Ed25519")
+    [(_, message, signature)] = [t for t in made if t[0] == ED.public.thumbprint]
+    with pytest.raises(SignatureError) as caught:
+        verify_raw(algorithms["EdDSA"], other.public, message, signature, known_good=made)
+    assert caught.value.violated == "BMDX-SEC-010"

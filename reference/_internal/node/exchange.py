@@ -19,9 +19,12 @@ What this module decides (spec/requirements/api.yaml, BMDX-API-050 to -099):
   carries ``plaintextDigest`` (a dictionary oracle for low-entropy payloads), is
   anchored in a ``record.anchor`` transaction.
 * **Key release.** On a permitted read the node wraps the content key once more, for
-  the requester's registered encryption key (:func:`jwe.add_recipient`; the ciphertext
-  is untouched) and answers the JWE with that one recipient, plus the salt: the
-  requester checks the plaintext against the signed commitment.
+  the requester's registered encryption key (:func:`jwe.wrap_content_key`, a fresh
+  ephemeral key each time; the ciphertext is untouched) and answers the JWE with that
+  one recipient, plus the salt: the requester checks the plaintext against the signed
+  commitment.  The node unwraps a payload's content key once (the whole token is
+  authenticated then) and keeps it in a bounded cache; erasure drops it with the
+  payload.
 * **Uniform refusals.** A read refused by consent, a record that does not exist, a
   record of another subject than the request names: one 403, same body, same work
   (a decision and an audit event are made either way).
@@ -47,20 +50,27 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import threading
 import uuid
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jwcrypto.common import JWException
 from jwcrypto.jwk import JWK
 
 from bmdx.reference._internal import audit, ijson, jwe
 from bmdx.reference._internal.anomaly import detect, load_rules, parse_instant
 from bmdx.reference._internal.canonical import canonical_bytes
-from bmdx.reference._internal.consent import EMPTY_POLICY_HASH, consent_version_hash, decide
+from bmdx.reference._internal.consent import (
+    EMPTY_POLICY_HASH,
+    ConsentChain,
+    consent_chain,
+    consent_version_hash,
+    decide,
+)
 from bmdx.reference._internal.errors import (
     ApiError,
     BmdxError,
@@ -84,6 +94,8 @@ from bmdx.reference._internal.storage.payloads import (
 
 __all__ = ["Attempt", "Exchange", "exchange_for", "request_digest"]
 
+# Content keys of payloads this node has unwrapped, kept for later releases.
+CONTENT_KEY_CACHE = 4096
 REQ_SENDER = "BMDX-API-013"
 REQ_PUBLISH = "BMDX-API-050"
 REQ_ANCHOR = "BMDX-API-051"
@@ -297,7 +309,10 @@ class Exchange:
         self._index = _Index()
         self._participants: dict[str, tuple[int, dict[str, Any]]] = {}
         self._custodian: JWK | None = None
-        self._encryption_keys: dict[str, tuple[int, JWK | None]] = {}
+        self._encryption_keys: dict[str, tuple[int, jwe.Recipient | None]] = {}
+        self._content_keys: OrderedDict[str, bytes] = OrderedDict()
+        self._chains: dict[str, tuple[tuple[int, ...], ConsentChain]] = {}
+        self._cache_lock = threading.Lock()
 
     # -- identity and keys ----------------------------------------------------------------
 
@@ -337,22 +352,40 @@ class Exchange:
         self._participants[participant_id] = (height, document)
         return document
 
-    def _encryption_key(self, participant_id: str) -> JWK | None:
-        """The participant's first encryption key valid now, imported once per block."""
+    def _encryption_key(self, participant_id: str) -> jwe.Recipient | None:
+        """The participant's first encryption key valid now, checked once per block."""
         height = self._height()
         cached = self._encryption_keys.get(participant_id)
         if cached is not None and cached[0] == height:
             return cached[1]
-        found: JWK | None = None
+        found: jwe.Recipient | None = None
         for jwk in self.participant(participant_id).get("keys", []):
             if jwk.get("use") == "enc":
-                try:
-                    found = JWK(**jwk)
-                except (JWException, ValueError, TypeError) as e:
-                    raise KeyImportError(f"not a usable JWK: {e}", reason="key-invalid") from e
+                found = jwe.recipient(jwk)
                 break
         self._encryption_keys[participant_id] = (height, found)
         return found
+
+    def _content_key(self, location: str, token: Mapping[str, Any]) -> bytes:
+        """The content key of the payload at ``location``, unwrapped once while it lives.
+
+        Payloads are content-addressed, so a location names one token and one key.
+        The cache is bounded, and an erasure drops the key with the payload.
+        """
+        cek = self._content_keys.get(location)
+        if cek is None:
+            cek = jwe.open_content_key(token, self.custodian_key())
+            with self._cache_lock:
+                self._content_keys[location] = cek
+                while len(self._content_keys) > CONTENT_KEY_CACHE:
+                    self._content_keys.popitem(last=False)
+        return cek
+
+    def _forget_payload(self, location: str) -> None:
+        """Destroy a payload and every copy of its content key this node holds."""
+        with self._cache_lock:
+            self._content_keys.pop(location, None)
+        self.payloads.destroy(location)
 
     def _keys_of(self, participant_id: str) -> dict[str, PublicKey]:
         keys: dict[str, PublicKey] = {}
@@ -490,7 +523,7 @@ class Exchange:
             try:
                 receipt = self._submit_own("record.anchor", [header])
             except BmdxError:
-                self.payloads.destroy(stored.location)
+                self._forget_payload(stored.location)
                 raise
             event = self._audit(
                 attempt, "publish", "success", subject=header["subject"], record=header["recordId"]
@@ -601,7 +634,29 @@ class Exchange:
     ) -> dict[str, Any]:
         requester = self.participant(request["requester"])
         now = format_timestamp(self.service.now())
-        return decide(list(consents), request, requester, list(headers), now=now)
+        return decide(self._chain(consents, request), request, requester, list(headers), now=now)
+
+    def _chain(
+        self, consents: Sequence[Mapping[str, Any]], request: Mapping[str, Any]
+    ) -> ConsentChain | list[Mapping[str, Any]]:
+        """The subject's consent versions, checked once while no version is added.
+
+        The index only ever appends versions and never changes one, so the documents'
+        identities say whether a checked chain still holds.  A chain that fails its
+        check is not kept: :func:`decide` checks the plain list and says why.
+        """
+        subject = str(request.get("subject"))
+        identities = tuple(map(id, consents))
+        cached = self._chains.get(subject)
+        if cached is not None and cached[0] == identities:
+            return cached[1]
+        try:
+            chain = consent_chain(list(consents), subject)
+        except ConsentError:
+            return list(consents)
+        with self._cache_lock:
+            self._chains[subject] = (identities, chain)
+        return chain
 
     def _request(
         self, caller: Caller, subject: str, records: Sequence[str], purpose: str
@@ -760,11 +815,11 @@ class Exchange:
                 "no-encryption-key",
                 REQ_READ,
             )
-        token = ijson.loads(stored.jwe)
-        kid = jwe.recipient_kid(target)
-        mine = [r for r in token["recipients"] if r.get("header", {}).get("kid") == kid]
+        # The node's own canonical bytes, parsed strictly when they were published.
+        token = json.loads(stored.jwe)
+        mine = [r for r in token["recipients"] if r.get("header", {}).get("kid") == target.kid]
         if not mine:
-            mine = jwe.add_recipient(token, self.custodian_key(), target)["recipients"][-1:]
+            mine = [jwe.wrap_content_key(self._content_key(stored.location, token), target)]
         token["recipients"] = mine[:1]
         return {
             "objectType": "RecordEnvelope",
@@ -1074,7 +1129,7 @@ class Exchange:
                 [signed],
                 inputs=[{"objectId": record_id, "version": entry.version}],
             )
-            self.payloads.destroy(location)
+            self._forget_payload(location)
             self._audit(attempt, "erasure", "success", subject=subject, record=record_id)
         return signed
 
