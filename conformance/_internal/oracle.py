@@ -22,11 +22,16 @@ history and the regulator's ``GET /audit/events``, and reports every discrepancy
 * a regulator answer carrying anything but AuditEvent members: BMDX-AUD-007; an alert
   retrieval left unaudited: BMDX-AUD-008.
 
+Three rows of section 2 have requirements of their own, which a wrong member names: a
+consent change's ``policyHash`` (BMDX-AUD-009), a refusal on a record the node treats as
+unknown (BMDX-AUD-043), a metadata-only permit recorded as a query (BMDX-AUD-044).
+
 Checkpoints are verified by replaying the served blocks with the suite's own ledger
 verifier (``verifiers/ledger.py``: the Checkpoint document's validator signatures and the
 C2SP note), proofs by its RFC 9162 transcription (``verifiers/merkle.py``).  Where the
-spec leaves a member open (a refusal's ``subject`` when the request did not name one, a
-query's decision), the expectation admits each reading the text allows and no other.
+spec leaves a member open (the ``subject`` of a refused read of a record the suite did not
+publish, which the node may hold; a query's decision), the expectation admits each
+reading the text allows and no other.
 """
 
 from __future__ import annotations
@@ -74,6 +79,9 @@ AUD_HISTORY = "BMDX-AUD-005"
 AUD_PROOF = "BMDX-AUD-006"
 AUD_METADATA = "BMDX-AUD-007"
 AUD_ALERTS = "BMDX-AUD-008"
+AUD_CONSENT_CHANGE = "BMDX-AUD-009"
+AUD_UNKNOWN_RECORD = "BMDX-AUD-043"
+AUD_METADATA_QUERY = "BMDX-AUD-044"
 DM_EVENT = "BMDX-DM-140"
 DM_POLICY = "BMDX-DM-141"
 
@@ -153,12 +161,15 @@ class Expectation:
     ``tolerated`` attempts are those the spec does not make access attempts for certain
     (a malformed request that never reached the decision point): they may leave one
     event or none.  ``governed`` says an access decision governed the operation.
+    ``cites`` names, per member, the requirement a wrong value breaks when it is a
+    narrower one than the table's (a consent change's policyHash, for one).
     """
 
     attempt: Attempt
     fields: dict[str, frozenset[Any]]
     governed: bool = False
     tolerated: bool = False
+    cites: Mapping[str, str] = field(default_factory=dict)
 
     def allows(self, member: str, value: Any) -> bool:
         wanted = self.fields.get(member)
@@ -417,9 +428,8 @@ class _Rules:
         if len(outputs) != 1:
             return self.tolerated
         consent = outputs[0]
-        # Section 2 gives a consent change no decision; its policyHash is read as the
-        # empty policy or the version it publishes (the text admits both today).
-        return self.done(
+        # No decision governs a consent change; it cites the version it publishes.
+        expectation = self.done(
             "consent-change",
             "success",
             {
@@ -427,9 +437,11 @@ class _Rules:
                 "record": _one(ABSENT),
                 "purpose": _one(ABSENT),
                 "decision": _one(ABSENT),
-                "policyHash": _one(EMPTY_POLICY_HASH, digest(consent)),
+                "policyHash": _one(digest(consent)),
             },
         )
+        expectation.cites = {"policyHash": AUD_CONSENT_CHANGE, "decision": AUD_CONSENT_CHANGE}
+        return expectation
 
     def trail(self, parts: Sequence[str]) -> Expectation:
         """A patient's history, the regulator's views, exports and alerts: queries."""
@@ -468,6 +480,7 @@ def _expect_access(
     answer = attempt.answer if isinstance(attempt.answer, dict) else {}
     if status == 200 and isinstance(answer.get("decision"), dict):
         decision = answer["decision"]
+        cites: dict[str, str] = {}
         base["eventId"] = _one(answer.get("auditEvent", ANY))
         base["subject"] = _one(owner or request.get("subject", ANY))
         base["decision"] = _one(decision.get("requestId", ANY))
@@ -482,7 +495,8 @@ def _expect_access(
         else:
             # A metadata-only permit delivers the record's header: a query (section 2).
             base.update(action=_one("query"), outcome=_one("success"))
-        return Expectation(attempt, base, governed=True)
+            cites = dict.fromkeys(("action", "record", "purpose", "decision"), AUD_METADATA_QUERY)
+        return Expectation(attempt, base, governed=True, cites=cites)
     if status == 403:
         base.update(action=_one("denial"), outcome=_one("denied"))
         if consistent:
@@ -491,10 +505,18 @@ def _expect_access(
             base["policyHash"] = policies
             return Expectation(attempt, base, governed=True)
         # Refused before any decision: a record of another subject, or none at all.
-        named = {s for s in (owner, request.get("subject")) if s}
-        base["subject"] = frozenset({ABSENT, *named})
-        base["decision"] = _one(ABSENT, ANY)
-        return Expectation(attempt, base)
+        cited: dict[str, str] = {}
+        if owner is not None:
+            # The suite published the record: the node knows it, and treats it as
+            # unknown to this request (BMDX-AUD-043).
+            base["subject"] = _one(ABSENT)
+            base["decision"] = _one(ABSENT)
+            cited = dict.fromkeys(("subject", "decision", "record"), AUD_UNKNOWN_RECORD)
+        else:
+            # A record the suite did not publish: the node may hold it and decide.
+            base["subject"] = frozenset({ABSENT, *(s for s in [request.get("subject")] if s)})
+            base["decision"] = _one(ABSENT, ANY)
+        return Expectation(attempt, base, cites=cited)
     if status == 410 and consistent:
         action = "break-glass" if break_glass else "read"
         base.update(action=_one(action), outcome=_one("error"), subject=_one(owner))
@@ -509,6 +531,11 @@ def _member(event: Mapping[str, Any], name: str) -> Any:
 
 
 def _field_requirement(expectation: Expectation, name: str, event: Mapping[str, Any]) -> str:
+    cited = expectation.cites.get(name)
+    return cited if cited is not None else _table_requirement(expectation, name, event)
+
+
+def _table_requirement(expectation: Expectation, name: str, event: Mapping[str, Any]) -> str:
     if name in ("action", "outcome"):
         seen = {
             *expectation.fields.get("action", ()),

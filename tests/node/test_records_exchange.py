@@ -214,6 +214,65 @@ async def test_refusals_do_not_tell_whether_the_record_exists(world: World) -> N
     assert audit_actions(world)[-3:] == [("denial", "denied")] * 3
 
 
+@pytest.mark.requirement("BMDX-AUD-043")
+@pytest.mark.requirement("BMDX-AUD-003")
+async def test_a_refusal_before_any_decision_names_no_patient(world: World) -> None:
+    envelope = world.envelope("north-hospital", ADA, FHIR)
+    await publish(world, envelope)
+    await grant(world, "patient-ada", ADA, treatment_permit("hospital"))
+    rid = envelope["header"]["recordId"]
+    reader = world.client("south-hospital")
+    request = {
+        "objectType": "AccessRequest",
+        "requestId": world.new_id(),
+        "requester": world.members["south-hospital"].id,
+        "subject": BO,
+        "records": [rid],
+        "purpose": "treatment",
+        "breakGlass": False,
+        "requested": world.now(),
+    }
+    problem(
+        await reader.post(f"/records/{rid}/access", json=request),
+        403,
+        "BMDX-API-061",
+        "access-denied",
+    )
+    missing = world.new_id()
+    problem(
+        await reader.get(f"/records/{missing}", params={"purpose": "treatment"}),
+        403,
+        "BMDX-API-061",
+        "access-denied",
+    )
+    decided = await world.client("patient-bo").get(
+        f"/records/{rid}", params={"purpose": "treatment"}
+    )
+    problem(decided, 403, "BMDX-API-061", "access-denied")
+    wrong_subject, unknown, refused = _events(world)[-3:]
+    for event, record in ((wrong_subject, rid), (unknown, missing)):
+        assert (event["action"], event["outcome"], event["record"]) == ("denial", "denied", record)
+        assert event["purpose"] == "treatment"
+        assert "subject" not in event
+        assert "decision" not in event
+    # Refused by ADA's consent: a decision governed it, and the event names her.
+    assert (refused["subject"], refused["record"]) == (ADA, rid)
+    assert "decision" in refused
+
+
+@pytest.mark.requirement("BMDX-AUD-009")
+async def test_a_consent_change_cites_the_version_it_publishes(world: World) -> None:
+    first = await grant(world, "patient-ada", ADA, treatment_permit("hospital"))
+    [event] = [e for e in _events(world) if e["action"] == "consent-change"]
+    assert event["policyHash"] == sha_doc(first)
+    assert (event["subject"], event["outcome"]) == (ADA, "success")
+    assert "decision" not in event
+
+
+def _events(world: World) -> list[dict[str, Any]]:
+    return [e for e, _ in world.exchange.refresh().events.values()]
+
+
 @pytest.mark.requirement("BMDX-API-062")
 async def test_revocation_takes_effect_before_its_block_is_committed(world: World) -> None:
     envelope = world.envelope("north-hospital", ADA, FHIR)

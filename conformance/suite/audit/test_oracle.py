@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bmdx.conformance._internal.http_client import pseudonym
+from bmdx.conformance._internal.http_client import digest, pseudonym
 from bmdx.conformance._internal.oracle import Attempt, AuditOracle, Findings
 from bmdx.conformance._internal.targets import Target
 from bmdx.conformance.suite.audit._session import Network, access_request, network, oracle_of
@@ -231,3 +231,51 @@ def test_regulator_sees_metadata_only(session: Session) -> None:
     answer = session.steps["regulator-metadata"].answer
     assert isinstance(answer, dict)
     assert "envelope" not in answer, "a regulator's metadata-only access was answered a payload"
+
+
+@pytest.mark.requirement("BMDX-AUD-009:4484a70ea79e9711")
+def test_consent_change_cites_the_version_it_publishes(session: Session) -> None:
+    """The AuditEvent of a consent change MUST carry in policyHash the version hash of the
+    Consent version that the change publishes, a revocation included, and MUST NOT carry
+    a decision."""
+    _clean(session, "BMDX-AUD-009")
+    body = session.steps["consent"].body
+    assert isinstance(body, dict)
+    [consent] = [o for o in body["outputs"] if o.get("objectType") == "Consent"]
+    event = session.event("consent")
+    assert event["action"] == "consent-change"
+    assert event["policyHash"] == digest(consent)
+    assert "decision" not in event
+
+
+@pytest.mark.requirement("BMDX-AUD-043:f2dfc98ccc8f68c9")
+def test_refusal_on_an_unknown_record_names_no_patient(session: Session) -> None:
+    """The AuditEvent of a refused attempt on a record that the node treats as unknown (no
+    such record, or an AccessRequest naming another subject than the record's) MUST carry
+    the record id the request named and MUST NOT carry a subject or a decision."""
+    _clean(session, "BMDX-AUD-043")
+    event = session.event("wrong-subject")
+    request = session.steps["wrong-subject"].body
+    assert isinstance(request, dict)
+    assert (event["action"], event["outcome"]) == ("denial", "denied")
+    assert event.get("record") == request["records"][0]
+    assert "subject" not in event, "the refusal names a patient the request never reached"
+    assert "decision" not in event
+
+
+@pytest.mark.requirement("BMDX-AUD-044:5027ae3058c987d8")
+def test_metadata_only_permit_is_a_query(session: Session) -> None:
+    """An access that a decision permitted with scope metadata-only (the record header
+    delivered, no key released) MUST be recorded with action query, the record, the
+    declared purpose and the decision applied."""
+    _clean(session, "BMDX-AUD-044")
+    answer = session.steps["regulator-metadata"].answer
+    request = session.steps["regulator-metadata"].body
+    assert isinstance(answer, dict)
+    assert isinstance(request, dict)
+    assert answer["decision"].get("scope") == "metadata-only"
+    event = session.event("regulator-metadata")
+    assert (event["action"], event["outcome"]) == ("query", "success")
+    assert event.get("record") == request["records"][0]
+    assert event.get("purpose") == request["purpose"]
+    assert event.get("decision") == answer["decision"]["requestId"]
