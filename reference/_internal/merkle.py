@@ -3,30 +3,38 @@
 Leaf hash ``SHA-256(0x00 || entry)``, interior node ``SHA-256(0x01 || left || right)``,
 the split of ``n`` leaves at the largest power of two below ``n`` (RFC 9162 section
 2.1.1).  Proof generation follows the recursive definitions of sections 2.1.3.1 and
-2.1.4.1; verification follows the iterative algorithms of sections 2.1.3.2 and 2.1.4.2
-exactly, so a proof this module accepts is one any RFC 9162 verifier accepts.
+2.1.4.1, unrolled into loops; verification follows the iterative algorithms of sections
+2.1.3.2 and 2.1.4.2 exactly, so a proof this module accepts is one any RFC 9162 verifier
+accepts.
 
 Hashes of *complete* subtrees (aligned blocks of 2^level leaves) are kept in a
 :class:`NodeStore`; any other subtree hash is recomputed from at most ``log2(n)``
 stored ones, so proofs against any past tree size cost ``O(log^2 n)`` lookups at worst.
+Which stored nodes a root or proof reads depends only on indices and sizes, never on
+hash values: :func:`root_plan`, :func:`inclusion_plan` and :func:`consistency_plan` list
+them, and :func:`fold` turns the hashes of one planned subtree into its MTH, so that a
+database-backed store can read every node of a proof at once.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 __all__ = [
     "EMPTY_ROOT",
-    "MappingNodeStore",
     "MemoryNodeStore",
     "MerkleTree",
+    "Node",
     "NodeStore",
     "ProofError",
+    "consistency_plan",
+    "fold",
+    "inclusion_plan",
     "leaf_hash",
     "node_hash",
-    "nodes_needed",
+    "root_plan",
     "verify_consistency",
     "verify_inclusion",
 ]
@@ -44,11 +52,6 @@ def leaf_hash(entry: bytes) -> bytes:
 
 def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def _split(n: int) -> int:
-    """The largest power of two strictly smaller than ``n`` (``n >= 2``)."""
-    return 1 << ((n - 1).bit_length() - 1)
 
 
 class NodeStore(Protocol):
@@ -86,56 +89,84 @@ class MemoryNodeStore:
         row.append(value)
 
 
-class MappingNodeStore:
-    """A read-only :class:`NodeStore` over nodes fetched in advance (see :func:`nodes_needed`)."""
-
-    def __init__(self, size: int, nodes: dict[tuple[int, int], bytes]) -> None:
-        self._size = size
-        self._nodes = nodes
-
-    def size(self) -> int:
-        return self._size
-
-    def get(self, level: int, index: int) -> bytes:
-        try:
-            return self._nodes[level, index]
-        except KeyError:
-            raise ProofError(f"node ({level}, {index}) was not fetched") from None
-
-    def put(self, level: int, index: int, value: bytes) -> None:
-        raise ProofError("a MappingNodeStore is read-only")
+#: A complete subtree: ``(level, index)`` covers leaves [index*2^level, (index+1)*2^level).
+Node = tuple[int, int]
 
 
-class _RecordingStore:
-    """Answers every lookup with a placeholder and remembers which node was asked for.
+def _chunks(start: int, end: int) -> list[Node]:
+    """The complete subtrees MTH(D[start:end]) is made of, left to right.
 
-    Which nodes a root or proof needs depends only on indices and sizes, never on hash
-    values, so running the computation once against this store lists exactly the nodes
-    to fetch -- letting a database-backed store read them in one query.
+    Every range the RFC 9162 recursions reach starts at a multiple of the power of two at
+    or above its width, so splitting off the largest power of two that fits, again and
+    again, yields aligned (stored) subtrees; the split of section 2.1.1 takes the same
+    left part first.
     """
-
-    _PLACEHOLDER = bytes(32)
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self.requested: list[tuple[int, int]] = []
-
-    def size(self) -> int:
-        return self._size
-
-    def get(self, level: int, index: int) -> bytes:
-        self.requested.append((level, index))
-        return self._PLACEHOLDER
-
-    def put(self, level: int, index: int, value: bytes) -> None:
-        raise ProofError("planning never writes")
+    out = []
+    while start < end:
+        level = (end - start).bit_length() - 1
+        out.append((level, start >> level))
+        start += 1 << level
+    return out
 
 
-def nodes_needed(size: int, compute: Callable[[MerkleTree], object]) -> list[tuple[int, int]]:
-    """The stored nodes ``compute`` reads from a tree of ``size`` leaves, in first-use order."""
-    recorder = _RecordingStore(size)
-    compute(MerkleTree(recorder))
-    return list(dict.fromkeys(recorder.requested))
+def fold(hashes: Sequence[bytes]) -> bytes:
+    """MTH of a planned subtree from the hashes of its chunks: H(c1, H(c2, ... H(cn-1, cn)))."""
+    value = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        value = node_hash(left, value)
+    return value
+
+
+def root_plan(size: int) -> list[Node]:
+    """The stored nodes the root of the first ``size`` leaves folds (``size >= 1``)."""
+    if size < 1:
+        raise ProofError(f"a tree of {size} leaves has no stored nodes")
+    return _chunks(0, size)
+
+
+def inclusion_plan(index: int, size: int) -> list[list[Node]]:
+    """PATH(index, D[size]) of RFC 9162 section 2.1.3.1, as the nodes each element folds."""
+    if not 0 <= index < size:
+        raise ProofError(f"no inclusion proof for leaf {index} in a tree of size {size}")
+    upper = []
+    start, width = 0, size
+    # Down the right edge of the tree, until the leaf's subtree is complete.
+    while width & (width - 1):
+        level = (width - 1).bit_length() - 1
+        middle = start + (1 << level)
+        if index < middle:
+            upper.append(_chunks(middle, start + width))
+            width = middle - start
+        else:
+            upper.append([(level, start >> level)])
+            start, width = middle, width - (1 << level)
+    # Inside a complete subtree every sibling is a stored node.  The recursion emits
+    # the deepest sibling first.
+    path = [[(level, (index >> level) ^ 1)] for level in range(width.bit_length() - 1)]
+    path.extend(reversed(upper))
+    return path
+
+
+def consistency_plan(first: int, second: int) -> list[list[Node]]:
+    """PROOF(first, D[second]) of RFC 9162 section 2.1.4.1, as the nodes each element folds."""
+    if not 0 < first <= second:
+        raise ProofError(f"no consistency proof from size {first} to size {second}")
+    proof: list[list[Node]] = []
+    # SUBPROOF(m, D[start:start+width], complete), from the top down.
+    m, start, width, complete = first, 0, second, True
+    while m != width:
+        level = (width - 1).bit_length() - 1
+        k = 1 << level
+        if m <= k:
+            proof.append(_chunks(start + k, start + width))
+            width = k
+        else:
+            proof.append([(level, start >> level)])
+            m, start, width, complete = m - k, start + k, width - k, False
+    if not complete:
+        proof.append(_chunks(start, start + width))
+    proof.reverse()
+    return proof
 
 
 class MerkleTree:
@@ -164,20 +195,20 @@ class MerkleTree:
             self._store.put(level, position, current)
         return index
 
-    def _subtree(self, start: int, end: int) -> bytes:
-        """MTH(D[start:end]) for 0 <= start < end <= size."""
-        width = end - start
-        if width & (width - 1) == 0 and start % width == 0:
-            return self._store.get(width.bit_length() - 1, start // width)
-        k = _split(width)
-        return node_hash(self._subtree(start, start + k), self._subtree(start + k, end))
+    def _fold(self, nodes: list[Node]) -> bytes:
+        get = self._store.get
+        return fold([get(level, index) for level, index in nodes])
+
+    def _within(self, n: int) -> None:
+        if n > self.size:
+            raise ProofError(f"tree size {n} is beyond the log's {self.size} leaves")
 
     def root(self, size: int | None = None) -> bytes:
         """The tree head of the first ``size`` leaves (default: all)."""
         n = self.size if size is None else size
         if not 0 <= n <= self.size:
             raise ProofError(f"tree size {n} is beyond the log's {self.size} leaves")
-        return EMPTY_ROOT if n == 0 else self._subtree(0, n)
+        return EMPTY_ROOT if n == 0 else self._fold(root_plan(n))
 
     def leaf(self, index: int) -> bytes:
         if not 0 <= index < self.size:
@@ -187,42 +218,16 @@ class MerkleTree:
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """PATH(index, D[size]) of RFC 9162 section 2.1.3.1."""
         n = self.size if size is None else size
-        if not 0 <= index < n <= self.size:
-            raise ProofError(f"no inclusion proof for leaf {index} in a tree of size {n}")
-        return self._path(index, 0, n)
-
-    def _path(self, m: int, start: int, end: int) -> list[bytes]:
-        n = end - start
-        if n == 1:
-            return []
-        k = _split(n)
-        if m < k:
-            return [*self._path(m, start, start + k), self._subtree(start + k, end)]
-        return [*self._path(m - k, start + k, end), self._subtree(start, start + k)]
+        plan = inclusion_plan(index, n)
+        self._within(n)
+        return [self._fold(nodes) for nodes in plan]
 
     def consistency_proof(self, first: int, second: int | None = None) -> list[bytes]:
         """PROOF(first, D[second]) of RFC 9162 section 2.1.4.1."""
         n = self.size if second is None else second
-        if not 0 < first <= n <= self.size:
-            raise ProofError(f"no consistency proof from size {first} to size {n}")
-        if first == n:
-            return []
-        return self._subproof(first, 0, n, complete=True)
-
-    def _subproof(self, m: int, start: int, end: int, *, complete: bool) -> list[bytes]:
-        n = end - start
-        if m == n:
-            return [] if complete else [self._subtree(start, end)]
-        k = _split(n)
-        if m <= k:
-            return [
-                *self._subproof(m, start, start + k, complete=complete),
-                self._subtree(start + k, end),
-            ]
-        return [
-            *self._subproof(m - k, start + k, end, complete=False),
-            self._subtree(start, start + k),
-        ]
+        plan = consistency_plan(first, n)
+        self._within(n)
+        return [self._fold(nodes) for nodes in plan]
 
 
 def verify_inclusion(

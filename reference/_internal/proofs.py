@@ -75,6 +75,20 @@ def resolve_transaction(store: Store, tx: str | int) -> StoredTransaction:
     return found
 
 
+def _leaf_index(store: Store, tx: str | int) -> int:
+    """The leaf index ``tx`` names; a txid is looked up, a leaf index taken as given."""
+    if isinstance(tx, int):
+        return tx
+    if _TXID.fullmatch(tx):
+        found = store.leaf_index(tx if tx.startswith("sha-256:") else "sha-256:" + tx)
+        if found is None:
+            raise _not_found(f"no transaction {tx} on this ledger", REQ_INCLUSION)
+        return found
+    if tx.isdigit():
+        return int(tx)
+    return resolve_transaction(store, tx).leaf_index  # refused as malformed
+
+
 def _block(store: Store, height: int | None, requirement: str) -> BlockRecord:
     block = store.head() if height is None else store.block(height)
     if block is None:
@@ -84,24 +98,30 @@ def _block(store: Store, height: int | None, requirement: str) -> BlockRecord:
 
 
 def inclusion_proof(store: Store, tx: str | int, height: int | None = None) -> dict[str, Any]:
-    """The ``InclusionProof`` of ``tx`` against block ``height`` (default: the head)."""
-    stored = resolve_transaction(store, tx)
+    """The ``InclusionProof`` of ``tx`` against block ``height`` (default: the head).
+
+    The leaf hash is the one the store's tree holds, the one the path is built on; a
+    verifier given the transaction checks it against the transaction (BMDX-LED-001).
+    """
+    leaf = _leaf_index(store, tx)
     block = _block(store, height, REQ_INCLUSION)
-    if block.height < stored.height:
+    if not 0 <= leaf < block.tree_size:
+        # Not in that block's tree: either not on the ledger or committed after it.
+        stored = resolve_transaction(store, leaf)
         raise LedgerError(
             f"transaction {stored.txid} is in block {stored.height}, after block {block.height}",
             reason="not-yet-included",
             requirement=REQ_INCLUSION,
             remedy="Prove it against its own block or a later one.",
         )
-    path = store.inclusion_proof(stored.leaf_index, block.tree_size)
+    leaf_value, path = store.leaf_inclusion_proof(leaf, block.tree_size)
     document = {
         "objectType": "InclusionProof",
-        "leafIndex": stored.leaf_index,
+        "leafIndex": leaf,
         "treeSize": block.tree_size,
-        "leafHash": digest(leaf_hash(stored.canonical)),
-        "rootHash": digest(block.tree_root),
-        "path": [digest(p) for p in path],
+        "leafHash": "sha-256:" + leaf_value.hex(),
+        "rootHash": "sha-256:" + block.tree_root.hex(),
+        "path": ["sha-256:" + p.hex() for p in path],
         "height": block.height,
     }
     schema_set().validate(document, "InclusionProof")
@@ -131,9 +151,9 @@ def consistency_proof(
         "objectType": "ConsistencyProof",
         "firstSize": first.tree_size,
         "secondSize": second.tree_size,
-        "firstRoot": digest(first.tree_root),
-        "secondRoot": digest(second.tree_root),
-        "path": [digest(p) for p in path],
+        "firstRoot": "sha-256:" + first.tree_root.hex(),
+        "secondRoot": "sha-256:" + second.tree_root.hex(),
+        "path": ["sha-256:" + p.hex() for p in path],
     }
     schema_set().validate(document, "ConsistencyProof")
     return document

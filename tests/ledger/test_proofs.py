@@ -25,10 +25,13 @@ BLOCK_SIZES = (1, 3, 0, 5, 2, 8)
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     path: Path = tmp_path_factory.mktemp("proofs") / "ledger.db"
-    with open_store(f"sqlite:///{path}") as opened:
-        chain = Chain(opened)
+    with open_store(f"sqlite:///{path}") as writer:
+        chain = Chain(writer)
         for size in BLOCK_SIZES:
             chain.commit(size)
+    # Opened afresh: proofs read the tree back from the database, not from the caches
+    # the writer filled.
+    with open_store(f"sqlite:///{path}") as opened:
         yield opened
 
 
@@ -39,6 +42,10 @@ def test_every_transaction_against_every_later_block(store: Store) -> None:
         for block in store.blocks(tx.height):
             by_index = inclusion_proof(store, tx.leaf_index, block.height)
             assert inclusion_proof(store, tx.txid, block.height) == by_index
+            assert inclusion_proof(store, tx.txid.removeprefix("sha-256:"), block.height) == (
+                by_index
+            )
+            assert inclusion_proof(store, str(tx.leaf_index), block.height) == by_index
             assert schema_set().is_valid(by_index)
             assert (by_index["leafIndex"], by_index["treeSize"], by_index["height"]) == (
                 tx.leaf_index,
@@ -64,6 +71,7 @@ def test_every_pair_of_blocks(store: Store) -> None:
             if second.height < first.height:
                 continue
             proof = consistency_proof(store, first.height, second.height)
+            assert schema_set().is_valid(proof)
             verify_consistency_proof(
                 proof,
                 first_root="sha-256:" + first.tree_root.hex(),
@@ -120,9 +128,13 @@ def test_impossible_requests_are_refused(store: Store) -> None:
     cases = [
         (lambda: inclusion_proof(store, "sha-256:" + "a" * 64), "not-found"),
         (lambda: inclusion_proof(store, 10_000), "not-found"),
+        (lambda: inclusion_proof(store, -1), "not-found"),
+        (lambda: inclusion_proof(store, "10000"), "not-found"),
+        (lambda: inclusion_proof(store, "a" * 64), "not-found"),
         (lambda: inclusion_proof(store, "not a txid"), "malformed"),
         (lambda: inclusion_proof(store, 0, last.height + 1), "not-found"),
         (lambda: inclusion_proof(store, last.tree_size - 1, 0), "not-yet-included"),
+        (lambda: inclusion_proof(store, last.first_leaf, last.height - 1), "not-yet-included"),
         (lambda: consistency_proof(store, 3, 2), "bad-order"),
     ]
     for call, reason in cases:

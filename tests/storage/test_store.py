@@ -32,6 +32,7 @@ from bmdx.reference._internal.storage import (
     StoredTransaction,
     StoreStats,
     ValidatorSetRecord,
+    _sql,
     check_store,
     open_store,
 )
@@ -96,8 +97,10 @@ def test_round_trip(store: Store) -> None:
         )
         assert store.transaction(leaf) == stored
         assert store.transaction_by_id(tx.txid) == stored
+        assert store.leaf_index(tx.txid) == leaf
     assert store.transaction(8) is None
     assert store.transaction_by_id(V1) is None
+    assert store.leaf_index(V1) is None
 
     # Each block deals its transactions to the senders in turn from the first one.
     assert [store.last_sequence(s) for s in chain.senders] == [3, 2, 2, 1]
@@ -346,6 +349,88 @@ def test_tree_over_the_store_equals_the_memory_tree(store: Store) -> None:
     assert info.value.reason == "mismatch"
 
 
+@pytest.mark.requirement("BMDX-LED-004", "BMDX-LED-005")
+@pytest.mark.parametrize("limit", [0, 5, _sql.NODE_CACHE_LIMIT])
+def test_proofs_from_a_store_that_did_not_write_the_log(
+    store: Store, store_url: str, limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store opened on an existing log starts with empty caches and reads the nodes it
+    needs; with small limits it keeps evicting.  Its answers never change.
+    """
+    rng = random.Random(limit)
+    chain = Chain(store)
+    memory = MerkleTree()
+    sizes = []
+    for _ in range(6):
+        for tx in chain.commit(rng.randrange(1, 24)).transactions:
+            memory.append(tx.canonical)
+        sizes.append(memory.size)
+    if limit < _sql.NODE_CACHE_LIMIT:
+        monkeypatch.setattr(_sql, "NODE_CACHE_LIMIT", limit)
+        monkeypatch.setattr(_sql, "RANGE_CACHE_LIMIT", limit)
+        monkeypatch.setattr(_sql, "BLOCK_CACHE_LIMIT", max(limit, 1))
+    with open_store(store_url) as reader:
+        for _ in range(2):  # the second pass is served from whatever the caches kept
+            assert [reader.block(h) for h in range(len(sizes))] == list(store.blocks())
+            for size in sizes:
+                assert reader.tree_root(size) == memory.root(size)
+                for leaf in range(size):
+                    path = memory.inclusion_proof(leaf, size)
+                    assert reader.inclusion_proof(leaf, size) == path
+                    assert reader.leaf_inclusion_proof(leaf, size) == (memory.leaf(leaf), path)
+                for first in range(1, size + 1):
+                    assert reader.consistency_proof(first, size) == memory.consistency_proof(
+                        first, size
+                    )
+        assert reader.tree_root() == memory.root()
+        assert reader.inclusion_proof(0) == memory.inclusion_proof(0)
+
+
+def test_proofs_against_a_tree_another_store_grew(store: Store, store_url: str) -> None:
+    chain = Chain(store)
+    memory = MerkleTree()
+    for tx in chain.commit(5).transactions:
+        memory.append(tx.canonical)
+    assert store.inclusion_proof(4, 5) == memory.inclusion_proof(4, 5)
+    with open_store(store_url) as other:
+        for tx in Chain(other).commit(4).transactions:
+            memory.append(tx.canonical)
+    assert store.inclusion_proof(7, 9) == memory.inclusion_proof(7, 9)
+    assert store.leaf_inclusion_proof(8, 9) == (memory.leaf(8), memory.inclusion_proof(8, 9))
+    assert store.consistency_proof(5, 9) == memory.consistency_proof(5, 9)
+    assert store.tree_root(9) == memory.root(9)
+    for beyond in (
+        lambda: store.inclusion_proof(0, 10),
+        lambda: store.consistency_proof(5, 10),
+        lambda: store.tree_root(10),
+        lambda: store.leaf_inclusion_proof(9),
+        lambda: store.consistency_proof(0, 9),
+    ):
+        with pytest.raises(StorageError) as info:
+            beyond()
+        assert (info.value.reason, info.value.requirement) == ("mismatch", "BMDX-LED-003")
+
+
+def test_node_cache_keeps_its_highest_levels_within_its_limit() -> None:
+    cache = _sql._NodeCache(10)
+    nodes = {(level, i): bytes([level, i]) * 16 for level in range(4) for i in range(8 >> level)}
+    cache.add(nodes)  # 15 nodes: level 0 (8 of them) goes, and is no longer kept
+    assert cache.lookup([(0, 0), (1, 3), (2, 1), (3, 0), (4, 0)]) == [
+        None,
+        nodes[1, 3],
+        nodes[2, 1],
+        nodes[3, 0],
+        None,
+    ]
+    cache.add({(0, 8): bytes(32), (5, 0): bytes(32)})
+    assert cache.get(0, 8) is None
+    assert cache.get(5, 0) == bytes(32)
+    cache.add({(4, i): bytes(32) for i in range(4)})  # 12 nodes: level 1 goes too
+    assert cache.get(1, 0) is None
+    assert cache.get(2, 0) == nodes[2, 0]
+    assert cache.get(4, 3) == bytes(32)
+
+
 def test_next_tree_head_writes_nothing(store: Store) -> None:
     chain = Chain(store)
     chain.commit(5)
@@ -469,6 +554,14 @@ def test_check_store_names_tampering(tmp_path: Path) -> None:
         check_store(store)
     assert (info.value.reason, info.value.requirement) == ("corrupt", "BMDX-LED-003")
     assert "block 1" in info.value.message
+
+    with sqlite3.connect(path) as raw:
+        raw.execute("DELETE FROM merkle_nodes WHERE level = 0 AND idx = 1")
+    raw.close()
+    with open_store(f"sqlite:///{path}") as store, pytest.raises(StorageError) as info:
+        store.inclusion_proof(0, 12)
+    assert (info.value.reason, info.value.status) == ("corrupt", 500)
+    assert "(0, 1)" in info.value.message
 
     with sqlite3.connect(path) as raw:
         raw.execute("UPDATE transactions SET canonical = X'7B7D' WHERE leaf_index = 4")

@@ -8,15 +8,26 @@ when it ends.
 
 from __future__ import annotations
 
+import functools
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from bmdx.reference._internal.errors import StorageError
-from bmdx.reference._internal.merkle import MappingNodeStore, MerkleTree, ProofError, nodes_needed
+from bmdx.reference._internal.merkle import (
+    EMPTY_ROOT,
+    MerkleTree,
+    Node,
+    ProofError,
+    consistency_plan,
+    fold,
+    inclusion_plan,
+    root_plan,
+)
 from bmdx.reference._internal.storage.base import (
     REQ_BLOCK_LINKS,
     REQ_ONE_BLOCK_PER_HEIGHT,
@@ -41,9 +52,16 @@ SELECT_TX = "SELECT leaf_index, height, txid, sender, sequence, type, canonical 
 SELECT_OBJECT = "SELECT object_id, version, state, created_at, consumed_at FROM objects"
 SELECT_KEY = "SELECT kid, participant, jwk, valid_from, valid_until FROM keys"
 
-Row = tuple[Any, ...]
+#: Complete-subtree hashes kept in memory by each store (about 140 bytes each, 18 MB in all).
+NODE_CACHE_LIMIT = 1 << 17
+#: Committed blocks kept in memory by each store.
+BLOCK_CACHE_LIMIT = 1024
+#: Folded ranges at the right edge of past trees kept in memory by each store.
+RANGE_CACHE_LIMIT = 4096
+#: Nodes read per query: each is two placeholders, well under every driver's limit.
+NODE_BATCH = 200
 
-_T = TypeVar("_T")
+Row = tuple[Any, ...]
 
 
 class Cursor(Protocol):
@@ -103,6 +121,58 @@ class _PendingNodes:
         self.new[level, index] = value
 
 
+class _NodeCache:
+    """Complete-subtree hashes already read, at most ``limit`` of them, the highest levels kept.
+
+    A complete subtree never changes in an append-only log, so a node read once stays good
+    for as long as the store is open.  Every proof reads a few nodes near the top of the
+    tree, shared by all proofs, and a path's worth near its leaf, shared by few.  When the
+    cache outgrows its limit it forgets its lowest level and stops keeping that level, so
+    it settles on the levels most proofs share and its size is bounded whatever the size
+    of the log.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._levels: list[dict[int, bytes]] = []
+        self._lowest = 0
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def get(self, level: int, index: int) -> bytes | None:
+        levels = self._levels
+        return levels[level].get(index) if level < len(levels) else None
+
+    def lookup(self, nodes: Sequence[Node]) -> list[bytes | None]:
+        """The cached hash of each node, ``None`` where it is not cached."""
+        levels = self._levels
+        top = len(levels)
+        return [levels[level].get(index) if level < top else None for level, index in nodes]
+
+    def add(self, nodes: dict[Node, bytes]) -> None:
+        with self._lock:
+            levels = self._levels
+            for (level, index), value in nodes.items():
+                if level < self._lowest:
+                    continue
+                while len(levels) <= level:
+                    levels.append({})
+                if index not in levels[level]:
+                    levels[level][index] = value
+                    self._count += 1
+            while self._count > self._limit:
+                self._count -= len(levels[self._lowest])
+                levels[self._lowest] = {}
+                self._lowest += 1
+
+
+@functools.cache
+def _select_nodes(count: int) -> str:
+    """The query reading ``count`` nodes by (level, idx): one text per count, prepared once."""
+    where = " OR ".join(["(level = ? AND idx = ?)"] * count)
+    return f"SELECT level, idx, hash FROM merkle_nodes WHERE {where}"  # noqa: S608 (placeholders only)
+
+
 def _proof_error(exc: ProofError) -> StorageError:
     return StorageError(str(exc), reason="mismatch", requirement=REQ_TREE_HEAD)
 
@@ -139,6 +209,16 @@ class SqlStore(ABC):
     url: str
     #: The driver's exceptions for a violated UNIQUE, NOT NULL or CHECK constraint.
     integrity_errors: tuple[type[Exception], ...]
+
+    def __init__(self) -> None:
+        # Caches of what a committed block made final: nodes of complete subtrees,
+        # blocks by height, and a tree size the log is known to have reached (it never
+        # shrinks, so a proof within it needs no look-up of the head).
+        self._node_cache = _NodeCache(NODE_CACHE_LIMIT)
+        self._block_cache: dict[int, BlockRecord] = {}
+        self._block_cache_lock = threading.Lock()
+        self._range_cache: dict[tuple[Node, Node], bytes] = {}
+        self._known_size = 0
 
     # -- what a backend provides ------------------------------------------------------
 
@@ -203,6 +283,10 @@ class SqlStore(ABC):
                 )
             nodes = self._append_leaves(cur, size, commit)
             self._insert(cur, commit, nodes)
+        # Committed: the new nodes are final, and the proofs of a log this store writes
+        # need not read back the upper levels of its tree.
+        self._node_cache.add(nodes)
+        self._known_size = max(self._known_size, block.tree_size)
 
     def _append_leaves(
         self, cur: Cursor, size: int, commit: BlockCommit
@@ -340,8 +424,19 @@ class SqlStore(ABC):
         return None if row is None else _block(row)
 
     def block(self, height: int) -> BlockRecord | None:
+        cached = self._block_cache.get(height)
+        if cached is not None:
+            return cached
         row = self._fetchone(SELECT_BLOCK + " WHERE height = ?", (height,))
-        return None if row is None else _block(row)
+        if row is None:
+            return None
+        record = _block(row)
+        cache = self._block_cache
+        with self._block_cache_lock:
+            if len(cache) >= BLOCK_CACHE_LIMIT:
+                del cache[next(iter(cache))]
+            cache[height] = record
+        return record
 
     def block_by_hash(self, block_hash: str) -> BlockRecord | None:
         row = self._fetchone(SELECT_BLOCK + " WHERE hash = ?", (block_hash,))
@@ -361,6 +456,10 @@ class SqlStore(ABC):
     def transaction_by_id(self, txid: str) -> StoredTransaction | None:
         row = self._fetchone(SELECT_TX + " WHERE txid = ?", (txid,))
         return None if row is None else _transaction(row)
+
+    def leaf_index(self, txid: str) -> int | None:
+        row = self._fetchone("SELECT leaf_index FROM transactions WHERE txid = ?", (txid,))
+        return None if row is None else int(row[0])
 
     def iter_transactions(
         self, start: int = 0, end: int | None = None
@@ -422,50 +521,120 @@ class SqlStore(ABC):
     # -- the Merkle tree ------------------------------------------------------------------
 
     def node(self, level: int, index: int) -> bytes | None:
+        value = self._node_cache.get(level, index)
+        if value is not None:
+            return value
         row = self._fetchone(
             "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?", (level, index)
         )
-        return None if row is None else bytes(row[0])
+        if row is None:
+            return None
+        value = bytes(row[0])
+        self._node_cache.add({(level, index): value})
+        return value
 
     def tree_size(self) -> int:
         row = self._fetchone("SELECT tree_size FROM blocks ORDER BY height DESC LIMIT 1")
-        return 0 if row is None else int(row[0])
+        size = 0 if row is None else int(row[0])
+        self._known_size = max(self._known_size, size)
+        return size
 
-    def _nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        """The stored nodes ``wanted``, read in one query per batch (not one per node)."""
-        found: dict[tuple[int, int], bytes] = {}
-        batch = 200
-        for start in range(0, len(wanted), batch):
-            part = wanted[start : start + batch]
-            where = " OR ".join(["(level = ? AND idx = ?)"] * len(part))
-            params = [value for pair in part for value in pair]
-            rows = self._fetchall(
-                f"SELECT level, idx, hash FROM merkle_nodes WHERE {where}",  # noqa: S608 (placeholders only)
-                params,
+    def _reached(self, size: int | None) -> int:
+        """``size`` (default: the current tree size), refused if the log is not that long."""
+        if size is None:
+            return self.tree_size()
+        if size > self._known_size and size > self.tree_size():
+            raise _proof_error(
+                ProofError(f"tree size {size} is beyond the log's {self._known_size} leaves")
             )
+        return size
+
+    def _read_nodes(self, wanted: Sequence[Node]) -> dict[Node, bytes]:
+        """The stored nodes ``wanted``, read in one query per batch (not one per node)."""
+        found: dict[Node, bytes] = {}
+        for start in range(0, len(wanted), NODE_BATCH):
+            part = wanted[start : start + NODE_BATCH]
+            params = [value for pair in part for value in pair]
+            rows = self._fetchall(_select_nodes(len(part)), params)
             found.update({(int(r[0]), int(r[1])): bytes(r[2]) for r in rows})
-        missing = [pair for pair in wanted if pair not in found]
-        if missing:
-            raise corrupt(f"Merkle node {missing[0]} is missing from the store")
+        for pair in wanted:
+            if pair not in found:
+                raise corrupt(f"Merkle node {pair} is missing from the store")
+        self._node_cache.add(found)
         return found
 
-    def _computed(self, compute: Callable[[MerkleTree], _T]) -> _T:
-        """Run ``compute`` on the stored tree after fetching every node it needs at once."""
-        size = self.tree_size()
-        try:
-            wanted = nodes_needed(size, compute)
-            return compute(MerkleTree(MappingNodeStore(size, self._nodes(wanted))))
-        except ProofError as exc:
-            raise _proof_error(exc) from exc
+    def _folded(self, plan: list[list[Node]], *, leaf: int | None = None) -> list[bytes]:
+        """The hash of each planned subtree, after that of ``leaf`` if given, read at once."""
+        # A part of several nodes is a range at the right edge of a past tree, shared by
+        # every proof against that tree size: it is folded once and kept.
+        ranges = self._range_cache
+        wanted = [] if leaf is None else [(0, leaf)]
+        known: list[bytes | None] = []
+        singles = True
+        for part in plan:
+            value = None
+            if len(part) > 1:
+                singles = False
+                value = ranges.get((part[0], part[-1]))
+            known.append(value)
+            if value is None:
+                wanted += part
+        hashes = self._node_cache.lookup(wanted)
+        if None in hashes:
+            read = self._read_nodes([n for n, h in zip(wanted, hashes, strict=True) if h is None])
+            hashes = [read[n] if h is None else h for n, h in zip(wanted, hashes, strict=True)]
+        found: list[bytes] = hashes  # type: ignore[assignment] # no None left
+        if singles:
+            return found
+        out = found[:1] if leaf is not None else []
+        at = len(out)
+        for part, cached in zip(plan, known, strict=True):
+            if cached is not None:
+                out.append(cached)
+                continue
+            width = len(part)
+            if width == 1:
+                out.append(found[at])
+            else:
+                value = fold(found[at : at + width])
+                if len(ranges) >= RANGE_CACHE_LIMIT:
+                    ranges.clear()
+                ranges[part[0], part[-1]] = value
+                out.append(value)
+            at += width
+        return out
 
     def tree_root(self, size: int | None = None) -> bytes:
-        return self._computed(lambda tree: tree.root(size))
+        n = self._reached(size)
+        try:
+            plan = [root_plan(n)] if n else []
+        except ProofError as exc:
+            raise _proof_error(exc) from exc
+        return self._folded(plan)[0] if plan else EMPTY_ROOT
 
     def inclusion_proof(self, leaf_index: int, tree_size: int | None = None) -> list[bytes]:
-        return self._computed(lambda tree: tree.inclusion_proof(leaf_index, tree_size))
+        try:
+            plan = inclusion_plan(leaf_index, self._reached(tree_size))
+        except ProofError as exc:
+            raise _proof_error(exc) from exc
+        return self._folded(plan)
+
+    def leaf_inclusion_proof(
+        self, leaf_index: int, tree_size: int | None = None
+    ) -> tuple[bytes, list[bytes]]:
+        try:
+            plan = inclusion_plan(leaf_index, self._reached(tree_size))
+        except ProofError as exc:
+            raise _proof_error(exc) from exc
+        leaf, *path = self._folded(plan, leaf=leaf_index)
+        return leaf, path
 
     def consistency_proof(self, first: int, second: int | None = None) -> list[bytes]:
-        return self._computed(lambda tree: tree.consistency_proof(first, second))
+        try:
+            plan = consistency_plan(first, self._reached(second))
+        except ProofError as exc:
+            raise _proof_error(exc) from exc
+        return self._folded(plan)
 
     def next_tree_head(self, entries: Sequence[bytes]) -> tuple[int, bytes]:
         pending = _PendingNodes(self.tree_size(), self.node)

@@ -272,7 +272,11 @@ class Store(Protocol):
 
     Reads of single rows return ``None`` when the row does not exist; the streaming
     reads (:meth:`blocks`, :meth:`iter_transactions`) hold a bounded number of rows in
-    memory whatever the range.  Every failure is a :class:`StorageError`.
+    memory whatever the range.  A committed block and the Merkle nodes of complete
+    subtrees never change, so a store may keep a bounded number of them in memory and
+    answer :meth:`block`, :meth:`node` and the tree reads without the database; a change
+    made to those rows behind an open store's back is seen by the next store opened.
+    Every failure is a :class:`StorageError`.
     """
 
     url: str
@@ -307,6 +311,10 @@ class Store(Protocol):
     def transaction(self, leaf_index: int) -> StoredTransaction | None: ...
 
     def transaction_by_id(self, txid: str) -> StoredTransaction | None: ...
+
+    def leaf_index(self, txid: str) -> int | None:
+        """The leaf index of a committed transaction, without reading the transaction."""
+        ...
 
     def iter_transactions(
         self, start: int = 0, end: int | None = None
@@ -343,6 +351,12 @@ class Store(Protocol):
         ...
 
     def inclusion_proof(self, leaf_index: int, tree_size: int | None = None) -> list[bytes]: ...
+
+    def leaf_inclusion_proof(
+        self, leaf_index: int, tree_size: int | None = None
+    ) -> tuple[bytes, list[bytes]]:
+        """The stored leaf hash of ``leaf_index`` and its inclusion proof, read together."""
+        ...
 
     def consistency_proof(self, first: int, second: int | None = None) -> list[bytes]: ...
 

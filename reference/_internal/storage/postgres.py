@@ -68,6 +68,7 @@ class PostgresStore(SqlStore):
     integrity_errors = (pg_errors.IntegrityError,)
 
     def __init__(self, url: str) -> None:
+        super().__init__()
         self.url = redact_url(url)
         try:
             given = conninfo_to_dict(url)

@@ -78,6 +78,7 @@ class SqliteStore(SqlStore):
     integrity_errors = (sqlite3.IntegrityError,)
 
     def __init__(self, path: str, *, url: str, busy_timeout: float = 30.0) -> None:
+        super().__init__()
         self.url = url
         self._path = path
         self._timeout = busy_timeout
