@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -45,6 +46,39 @@ async def _grow(node: DevNode, signed: Signed, blocks: int) -> list[str]:
 
 def _validator_keys(node: DevNode) -> dict[str, PublicKey]:
     return {v.signing.kid: v.signing.public for v in node.network.validator_members}
+
+
+@pytest.mark.requirement("BMDX-API-030")
+async def test_the_head_and_the_pool_are_one_snapshot(
+    node: DevNode, signed: Signed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A block committed while the head is read shows in both members or in neither."""
+    await _grow(node, signed, 1)
+    hospital = node.members["dev-hospital"]
+    sequence = node.service.sequence(hospital.id)[1]
+    response = await signed("dev-hospital").post(
+        "/ledger/transactions", json=audit_tx(node, hospital, sequence)
+    )
+    assert response.status_code == 202
+    service = node.service
+    read_head = service.head
+    committer: list[threading.Thread] = []
+
+    def head_then_commit() -> Any:
+        found = read_head()
+        if not committer:  # the committer wakes just after the head was read
+            committer.append(threading.Thread(target=service.commit_now))
+            committer[0].start()
+            committer[0].join(timeout=0.5)
+        return found
+
+    monkeypatch.setattr(service, "head", head_then_commit)
+    head = conforms("getLedgerHead", await signed("dev-regulator").get("/ledger/head"))
+    committer[0].join()
+    assert (head["height"], head["pending"]) == (2, 1)
+    monkeypatch.undo()
+    head = conforms("getLedgerHead", await signed("dev-regulator").get("/ledger/head"))
+    assert (head["height"], head["pending"]) == (3, 0)
 
 
 @pytest.mark.requirement("BMDX-API-030")

@@ -16,7 +16,7 @@ PROFILES: tuple[str, ...] = ("ledger",)
 
 def handlers(service: NodeService) -> Mapping[str, Handler]:
     def get_ledger_head(ctx: Context) -> Reply:
-        head = service.head()
+        head, pending = service.head_and_pending()
         return Reply(
             {
                 "height": head.height,
@@ -24,7 +24,7 @@ def handlers(service: NodeService) -> Mapping[str, Handler]:
                 "timestamp": head.timestamp,
                 "treeSize": head.tree_size,
                 "treeRoot": "sha-256:" + head.tree_root.hex(),
-                "pending": service.pending_count(),
+                "pending": pending,
             }
         )
 

@@ -193,6 +193,15 @@ class NodeService:
         with self.lock:
             return len(self.ledger.pending)
 
+    def head_and_pending(self) -> tuple[BlockRecord, int]:
+        """The head and the size of the pool, read together.
+
+        A commit moves the pool into a new head under the lock; read apart, a reader
+        could see the old head beside the emptied pool and miss the new block.
+        """
+        with self.lock:
+            return self.head(), len(self.ledger.pending)
+
     def block(self, height: int) -> dict[str, Any]:
         record = self.ledger.store.block(height)
         if record is None:
