@@ -42,6 +42,28 @@ async def grant(world: World, patient: str, subject: str, *provisions: dict[str,
     return consent
 
 
+async def ada_record_for_hospitals(world: World) -> dict[str, Any]:
+    """A record of Ada's, published by north-hospital, that her consent opens to hospitals."""
+    envelope = world.envelope("north-hospital", ADA, FHIR)
+    await publish(world, envelope)
+    await grant(world, "patient-ada", ADA, treatment_permit("hospital"))
+    return envelope
+
+
+def access_request(world: World, requester: str, subject: str, record: str) -> dict[str, Any]:
+    """An AccessRequest for treatment by ``requester`` (a member name)."""
+    return {
+        "objectType": "AccessRequest",
+        "requestId": world.new_id(),
+        "requester": world.members[requester].id,
+        "subject": subject,
+        "records": [record],
+        "purpose": "treatment",
+        "breakGlass": False,
+        "requested": world.now(),
+    }
+
+
 def audit_actions(world: World) -> list[tuple[str, str]]:
     events = [e for e, _ in world.exchange.refresh().events.values()]
     return [(e["action"], e["outcome"]) for e in events]
@@ -131,9 +153,7 @@ async def test_a_record_is_published_once(world: World) -> None:
 
 @pytest.mark.requirement("BMDX-API-060")
 async def test_a_permitted_read_releases_the_key_to_the_requester_alone(world: World) -> None:
-    envelope = world.envelope("north-hospital", ADA, FHIR)
-    await publish(world, envelope)
-    await grant(world, "patient-ada", ADA, treatment_permit("hospital"))
+    envelope = await ada_record_for_hospitals(world)
     rid = envelope["header"]["recordId"]
     response = await world.client("south-hospital").get(
         f"/records/{rid}", params={"purpose": "treatment"}
@@ -157,9 +177,7 @@ async def test_a_permitted_read_releases_the_key_to_the_requester_alone(world: W
 @pytest.mark.requirement("BMDX-API-060")
 @pytest.mark.requirement("BMDX-SEC-115")
 async def test_every_release_wraps_the_content_key_afresh(world: World) -> None:
-    envelope = world.envelope("north-hospital", ADA, FHIR)
-    await publish(world, envelope)
-    await grant(world, "patient-ada", ADA, treatment_permit("hospital"))
+    envelope = await ada_record_for_hospitals(world)
     rid = envelope["header"]["recordId"]
     location = envelope["header"]["payload"]["location"]
     assert location not in world.exchange._content_keys
@@ -193,16 +211,7 @@ async def test_refusals_do_not_tell_whether_the_record_exists(world: World) -> N
         f"/records/{envelope['header']['recordId']}", params={"purpose": "treatment"}
     )
     missing = await reader.get(f"/records/{world.new_id()}", params={"purpose": "treatment"})
-    request = {
-        "objectType": "AccessRequest",
-        "requestId": world.new_id(),
-        "requester": world.members["south-hospital"].id,
-        "subject": ADA,
-        "records": [bo_record["header"]["recordId"]],
-        "purpose": "treatment",
-        "breakGlass": False,
-        "requested": world.now(),
-    }
+    request = access_request(world, "south-hospital", ADA, bo_record["header"]["recordId"])
     other_patient = await reader.post(
         f"/records/{bo_record['header']['recordId']}/access", json=request
     )
@@ -217,21 +226,10 @@ async def test_refusals_do_not_tell_whether_the_record_exists(world: World) -> N
 @pytest.mark.requirement("BMDX-AUD-043")
 @pytest.mark.requirement("BMDX-AUD-003")
 async def test_a_refusal_before_any_decision_names_no_patient(world: World) -> None:
-    envelope = world.envelope("north-hospital", ADA, FHIR)
-    await publish(world, envelope)
-    await grant(world, "patient-ada", ADA, treatment_permit("hospital"))
+    envelope = await ada_record_for_hospitals(world)
     rid = envelope["header"]["recordId"]
     reader = world.client("south-hospital")
-    request = {
-        "objectType": "AccessRequest",
-        "requestId": world.new_id(),
-        "requester": world.members["south-hospital"].id,
-        "subject": BO,
-        "records": [rid],
-        "purpose": "treatment",
-        "breakGlass": False,
-        "requested": world.now(),
-    }
+    request = access_request(world, "south-hospital", BO, rid)
     problem(
         await reader.post(f"/records/{rid}/access", json=request),
         403,
@@ -327,9 +325,7 @@ async def test_a_query_returns_only_permitted_headers_and_is_audited_once(world:
 
 @pytest.mark.requirement("BMDX-API-071")
 async def test_a_replayed_request_is_refused_and_not_audited(world: World) -> None:
-    envelope = world.envelope("north-hospital", ADA, FHIR)
-    await publish(world, envelope)
-    await grant(world, "patient-ada", ADA, treatment_permit("hospital"))
+    envelope = await ada_record_for_hospitals(world)
     client = world.client("south-hospital")
     request = client.build(
         "GET", f"/records/{envelope['header']['recordId']}", params={"purpose": "treatment"}
@@ -344,9 +340,7 @@ async def test_a_replayed_request_is_refused_and_not_audited(world: World) -> No
 @pytest.mark.requirement("BMDX-API-080")
 @pytest.mark.requirement("BMDX-API-081")
 async def test_erasure_shreds_the_payload_and_later_reads_are_gone(world: World) -> None:
-    envelope = world.envelope("north-hospital", ADA, FHIR)
-    await publish(world, envelope)
-    await grant(world, "patient-ada", ADA, treatment_permit("hospital"))
+    envelope = await ada_record_for_hospitals(world)
     world.commit()
     rid = envelope["header"]["recordId"]
     location = envelope["header"]["payload"]["location"]
