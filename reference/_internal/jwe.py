@@ -657,21 +657,18 @@ def wrap_content_key(
 def add_recipient(
     jwe: Mapping[str, Any],
     holder_key: Mapping[str, Any] | JWK,
-    new_recipient: Mapping[str, Any] | JWK | Recipient,
+    new_recipient: Mapping[str, Any] | JWK,
     *,
     deterministic: Deterministic | None = None,
-    cek: bytes | None = None,
 ) -> dict[str, Any]:
     """Wrap the content key for one more recipient; the ciphertext is not touched.
 
     ``holder_key`` is a current recipient's private key: only someone who can read
-    the payload can grant it to another.  ``cek`` is the content key a caller already
-    took from this very token with :func:`open_content_key`; it spares the unwrap.
+    the payload can grant it to another.
     """
-    if cek is None:
-        cek = open_content_key(jwe, holder_key)
+    cek = open_content_key(jwe, holder_key)
     prof = _profile()
-    target = new_recipient if isinstance(new_recipient, Recipient) else recipient(new_recipient)
+    target = recipient(new_recipient)
     if any(r.get("header", {}).get("kid") == target.kid for r in jwe["recipients"]):
         raise UsageError(f"{target.kid} is already a recipient", reason="duplicate-recipient")
     if len(jwe["recipients"]) >= prof.max_recipients:

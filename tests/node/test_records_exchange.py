@@ -199,6 +199,28 @@ async def test_every_release_wraps_the_content_key_afresh(world: World) -> None:
     assert audit_actions(world)[-3:] == [("read", "success")] * 3
 
 
+@pytest.mark.requirement("BMDX-API-080")
+async def test_an_erasure_during_an_unwrap_leaves_no_key_cached(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    envelope = await ada_record_for_hospitals(world)
+    location = envelope["header"]["payload"]["location"]
+    unwrap = jwe.open_content_key
+
+    def erased_meanwhile(token: Any, key: Any) -> bytes:
+        cek = unwrap(token, key)
+        world.exchange._forget_payload(location)  # the erasure lands mid-read
+        return cek
+
+    monkeypatch.setattr(jwe, "open_content_key", erased_meanwhile)
+    response = await world.client("south-hospital").get(
+        f"/records/{envelope['header']['recordId']}", params={"purpose": "treatment"}
+    )
+    assert response.status_code == 200  # the read began before the payload went
+    assert location not in world.exchange._content_keys
+    assert world.exchange.payloads.get(location) is None
+
+
 @pytest.mark.requirement("BMDX-API-061")
 async def test_refusals_do_not_tell_whether_the_record_exists(world: World) -> None:
     envelope = world.envelope("north-hospital", ADA, FHIR)

@@ -311,6 +311,7 @@ class Exchange:
         self._custodian: JWK | None = None
         self._encryption_keys: dict[str, tuple[int, jwe.Recipient | None]] = {}
         self._content_keys: OrderedDict[str, bytes] = OrderedDict()
+        self._shredded: set[str] = set()  # payloads destroyed: never cache their keys
         self._chains: dict[str, tuple[tuple[int, ...], ConsentChain]] = {}
         self._cache_lock = threading.Lock()
 
@@ -376,14 +377,18 @@ class Exchange:
         if cek is None:
             cek = jwe.open_content_key(token, self.custodian_key())
             with self._cache_lock:
-                self._content_keys[location] = cek
-                while len(self._content_keys) > CONTENT_KEY_CACHE:
-                    self._content_keys.popitem(last=False)
+                # A read unwraps outside the service lock: an erasure may have come
+                # in meanwhile, and its key must not come back into the cache.
+                if location not in self._shredded:
+                    self._content_keys[location] = cek
+                    while len(self._content_keys) > CONTENT_KEY_CACHE:
+                        self._content_keys.popitem(last=False)
         return cek
 
     def _forget_payload(self, location: str) -> None:
         """Destroy a payload and every copy of its content key this node holds."""
         with self._cache_lock:
+            self._shredded.add(location)
             self._content_keys.pop(location, None)
         self.payloads.destroy(location)
 
