@@ -119,9 +119,9 @@ def inclusion_proof(store: Store, tx: str | int, height: int | None = None) -> d
         "objectType": "InclusionProof",
         "leafIndex": leaf,
         "treeSize": block.tree_size,
-        "leafHash": "sha-256:" + leaf_value.hex(),
-        "rootHash": "sha-256:" + block.tree_root.hex(),
-        "path": ["sha-256:" + p.hex() for p in path],
+        "leafHash": digest(leaf_value),
+        "rootHash": digest(block.tree_root),
+        "path": [digest(p) for p in path],
         "height": block.height,
     }
     schema_set().validate(document, "InclusionProof")
@@ -151,9 +151,9 @@ def consistency_proof(
         "objectType": "ConsistencyProof",
         "firstSize": first.tree_size,
         "secondSize": second.tree_size,
-        "firstRoot": "sha-256:" + first.tree_root.hex(),
-        "secondRoot": "sha-256:" + second.tree_root.hex(),
-        "path": ["sha-256:" + p.hex() for p in path],
+        "firstRoot": digest(first.tree_root),
+        "secondRoot": digest(second.tree_root),
+        "path": [digest(p) for p in path],
     }
     schema_set().validate(document, "ConsistencyProof")
     return document
